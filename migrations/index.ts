@@ -1,0 +1,15 @@
+// Migrations listed in order, so they load the same way under tsx, jest and compiled JavaScript.
+import type { Knex } from 'knex';
+import * as lifecycle from './20261125_001_lifecycle';
+
+type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
+
+const migrations: Array<[string, Migration]> = [
+  ['20261125_001_lifecycle', lifecycle],
+];
+
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => migrations.map(([, m]) => m),
+  getMigrationName: (m) => migrations.find(([, x]) => x === m)![0],
+  getMigration: async (m) => m,
+};

@@ -1,11 +1,13 @@
 // Migrations listed in order, so they load the same way under tsx, jest and compiled JavaScript.
 import type { Knex } from 'knex';
 import * as lifecycle from './20261125_001_lifecycle';
+import * as mail from './20261125_003_mail';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 
 const migrations: Array<[string, Migration]> = [
   ['20261125_001_lifecycle', lifecycle],
+  ['20261125_003_mail', mail],
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -1,0 +1,147 @@
+// The send-mail activity: render, record in the outbox, send over SMTP once per key, however often Temporal retries it.
+import crypto from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Transporter } from 'nodemailer';
+import type { Db } from '../infra/db';
+import type { MailRequest, RenderParamsByKind, SendMailResult, SupportContact } from './kinds';
+import { createMailOutboxStore, type OutboxMail } from './outbox-store';
+import type { MailRenderer, RenderedMail } from './renderer';
+import { createSealedSecrets, SealedSecretUnavailable } from './sealed-secrets';
+import { createSmtpTransport, isPermanentRefusal, isTransporter, type SmtpSettings } from './transport';
+import { MailRenderError } from './values';
+
+export interface MailActivitiesDeps {
+  db: Db;
+  /** A nodemailer transport (the caller closes it), or SMTP settings to build a pooled one from. */
+  transport: Transporter | SmtpSettings;
+  renderer: MailRenderer;
+  /** 32-byte key that opens sealed enrollment passwords. */
+  dataKey: Buffer;
+  from: string;
+  support: SupportContact;
+  /** How long one attempt holds a mail before another may assume it died; above the transport's own timeouts. */
+  claimLeaseMs?: number;
+  /** Bookkeeping timestamps in the outbox, not business dates. */
+  clock?: () => Date;
+}
+
+/** Failure types the workflow's retry policy may name. */
+export const MAIL_FAILURE_TYPES = {
+  smtpUnavailable: 'SmtpUnavailable',
+  inFlight: 'MailInFlight',
+  renderError: 'MailRenderError',
+  secretUnavailable: 'SealedSecretUnavailable',
+  keyConflict: 'MailKeyConflict',
+} as const;
+
+const emailAddress = /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/;
+
+export function createMailActivities(deps: MailActivitiesDeps) {
+  const { db, renderer, from, support, claimLeaseMs = 120_000 } = deps;
+  const transport = isTransporter(deps.transport) ? deps.transport : createSmtpTransport(deps.transport);
+  const outbox = createMailOutboxStore(db, deps.clock);
+  const secrets = createSealedSecrets({ db, dataKey: deps.dataKey, clock: deps.clock });
+  const messageDomain = from.split('@').pop()!.replace(/[>\s]/g, '') || 'certflow.invalid';
+
+  /** The secret a mail carries is only needed until its mail is settled (sent or refused for good). */
+  const forgetSecret = async (request: MailRequest): Promise<void> => {
+    if (request.kind === 'enrollmentPassword') await secrets.wipe(request.params.enrollmentPasswordRef);
+  };
+
+  const settled = async (request: MailRequest, row: OutboxMail): Promise<SendMailResult | undefined> => {
+    if (row.kind !== request.kind || row.recipient !== request.to) {
+      throw ApplicationFailure.nonRetryable(
+        `mail key ${request.key} already names a ${row.kind} mail to another recipient`,
+        MAIL_FAILURE_TYPES.keyConflict,
+      );
+    }
+    if (row.status === 'sent') {
+      await forgetSecret(request);
+      return { status: 'sent', key: row.key, messageId: row.messageId };
+    }
+    if (row.status === 'failed') {
+      await forgetSecret(request);
+      return { status: 'failed', key: row.key, reason: row.lastError ?? 'refused' };
+    }
+    return undefined;
+  };
+
+  const render = async (request: MailRequest): Promise<RenderedMail> => {
+    const context = { service: request.service, support };
+    try {
+      if (request.kind === 'enrollmentPassword') {
+        const enrollmentPassword = await secrets.open(request.params.enrollmentPasswordRef);
+        return renderer.render('enrollmentPassword', { enrollmentPassword }, context);
+      }
+      return renderer.render(request.kind, request.params as RenderParamsByKind[typeof request.kind], context);
+    } catch (err) {
+      if (err instanceof MailRenderError) throw ApplicationFailure.nonRetryable(err.message, MAIL_FAILURE_TYPES.renderError);
+      if (err instanceof SealedSecretUnavailable) {
+        throw ApplicationFailure.nonRetryable(err.message, MAIL_FAILURE_TYPES.secretUnavailable);
+      }
+      throw err;
+    }
+  };
+
+  return {
+    /** Sends one mail exactly once per `key`; a permanent refusal returns `{ status: 'failed' }`, an outage throws to be retried. */
+    async sendMail(request: MailRequest): Promise<SendMailResult> {
+      if (!request?.key || typeof request.key !== 'string' || request.key.length > 200) {
+        throw ApplicationFailure.nonRetryable('sendMail needs a key of 1..200 characters', MAIL_FAILURE_TYPES.renderError);
+      }
+      const existing = await outbox.get(request.key);
+      const done = existing && (await settled(request, existing));
+      if (done) return done;
+
+      const mail = await render(request);
+      const messageId = `<${crypto.createHash('sha256').update(request.key).digest('hex').slice(0, 40)}@${messageDomain}>`;
+      const row = await outbox.enqueue({ key: request.key, kind: request.kind, recipient: request.to, subject: mail.subject, messageId });
+      const raced = await settled(request, row);
+      if (raced) return raced;
+
+      if (!emailAddress.test(request.to)) {
+        await outbox.markFailed(request.key, `not a deliverable address: ${request.to}`);
+        await forgetSecret(request);
+        return { status: 'failed', key: request.key, reason: `not a deliverable address: ${request.to}` };
+      }
+
+      if (!(await outbox.claim(request.key, claimLeaseMs))) {
+        const now = (await outbox.get(request.key))!;
+        const after = await settled(request, now);
+        if (after) return after;
+        // Another attempt (a retry after a timeout) is still sending this very mail; sending again could duplicate it.
+        throw ApplicationFailure.retryable(`mail ${request.key} is being sent by another attempt`, MAIL_FAILURE_TYPES.inFlight);
+      }
+
+      try {
+        const info = await transport.sendMail({
+          from,
+          to: request.to,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+          messageId: row.messageId,
+        });
+        await outbox.markSent(request.key, String(info.response ?? ''));
+        await forgetSecret(request);
+        return { status: 'sent', key: request.key, messageId: row.messageId };
+      } catch (err) {
+        const reason = smtpReason(err);
+        if (isPermanentRefusal(err)) {
+          await outbox.markFailed(request.key, reason);
+          await forgetSecret(request);
+          return { status: 'failed', key: request.key, reason };
+        }
+        await outbox.release(request.key, reason);
+        throw ApplicationFailure.retryable(`SMTP unavailable for ${request.key}: ${reason}`, MAIL_FAILURE_TYPES.smtpUnavailable);
+      }
+    },
+  };
+}
+
+export type MailActivities = ReturnType<typeof createMailActivities>;
+
+function smtpReason(err: unknown): string {
+  const e = err as { code?: string; response?: string; message?: string };
+  return [e?.code, e?.response ?? e?.message].filter(Boolean).join(' ').slice(0, 1000);
+}

@@ -1,0 +1,138 @@
+// Test fixtures for mail: a real SMTP listener (smtp-server) that parses what it receives, and a migrated database.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { createDb, migrateToLatest, type Db, type DbSettings } from '../../activities/infra/db';
+
+export interface ReceivedMail {
+  envelopeTo: string[];
+  raw: string;
+  parsed: ParsedMail;
+}
+
+export interface TestMailbox {
+  port: number;
+  received: ReceivedMail[];
+  /** Recipients answered with `550 5.1.1 no such user` at RCPT TO. */
+  refused: Set<string>;
+  /** While set, every transaction is answered with this 4xx at MAIL FROM. */
+  tempFailure: string | undefined;
+  /** Delay before the listener accepts a message's data, to hold an attempt in flight. */
+  dataDelayMs: number;
+  rcptAttempts: number;
+  /** The listener goes away (connection refused) … */
+  down(): Promise<void>;
+  /** … and comes back on the same port. */
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function smtpError(code: number, message: string): Error {
+  return Object.assign(new Error(message), { responseCode: code });
+}
+
+export async function startTestMailbox(): Promise<TestMailbox> {
+  const received: ReceivedMail[] = [];
+  let server: SMTPServer | undefined;
+  const box: TestMailbox = {
+    port: 0,
+    received,
+    refused: new Set(),
+    tempFailure: undefined,
+    dataDelayMs: 0,
+    rcptAttempts: 0,
+    async down() {
+      const s = server;
+      server = undefined;
+      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    },
+    async up() {
+      server = new SMTPServer({
+        authOptional: true,
+        disabledCommands: ['AUTH', 'STARTTLS'],
+        logger: false,
+        onMailFrom(_address, _session, callback) {
+          if (box.tempFailure) return callback(smtpError(451, box.tempFailure));
+          callback();
+        },
+        onRcptTo(address, _session, callback) {
+          box.rcptAttempts++;
+          if (box.refused.has(address.address)) return callback(smtpError(550, '5.1.1 no such user'));
+          callback();
+        },
+        onData(stream, session, callback) {
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', async () => {
+            const raw = Buffer.concat(chunks);
+            await new Promise((r) => setTimeout(r, box.dataDelayMs));
+            received.push({
+              envelopeTo: session.envelope.rcptTo.map((r) => r.address),
+              raw: raw.toString('utf8'),
+              parsed: await simpleParser(raw),
+            });
+            callback();
+          });
+        },
+      });
+      const s = server;
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(box.port, '127.0.0.1', () => resolve());
+      });
+      box.port = (s.server.address() as AddressInfo).port;
+    },
+    close: () => box.down(),
+  };
+  await box.up();
+  return box;
+}
+
+export interface TestDb {
+  db: Db;
+  destroy(): Promise<void>;
+}
+
+/** SQLite always; PostgreSQL as well when CERTFLOW_TEST_PG_URL names an empty database. */
+export function testDatabases(): Array<[string, DbSettings]> {
+  const dbs: Array<[string, DbSettings]> = [['sqlite', { client: 'sqlite', connection: '' }]];
+  if (process.env.CERTFLOW_TEST_PG_URL) dbs.push(['postgresql', { client: 'pg', connection: process.env.CERTFLOW_TEST_PG_URL }]);
+  return dbs;
+}
+
+export async function createTestDb(settings: DbSettings = { client: 'sqlite', connection: '' }): Promise<TestDb & { file?: string }> {
+  if (settings.client === 'pg') {
+    const db = createDb(settings);
+    await db.raw('drop schema if exists public cascade');
+    await db.raw('create schema public');
+    await migrateToLatest(db);
+    return { db, destroy: () => db.destroy() };
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-mail-'));
+  const file = path.join(dir, 'certflow.sqlite');
+  const db = createDb({ client: 'sqlite', connection: file });
+  await migrateToLatest(db);
+  return {
+    db,
+    file,
+    async destroy() {
+      await db.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const support = {
+  phone: '0120-588-399',
+  email: 'danshinnet-sc@nissay-it.co.jp',
+  hours: '月～金曜日 9:00～17:30（祝日、12/31～1/3を除く）',
+  manualUrl: 'http://entry-kiko.danshin-net.com/',
+};
+
+export const kdanshinnet = { serviceName: '団信ネット（3社共用）', subjectPrefix: '【団信ネット（3社共用）】' };
+export const nissay = { serviceName: '団信ネット（日本生命）', subjectPrefix: '【団信ネット（日本生命）】' };
+
+export const dataKey = Buffer.from('7f'.repeat(32), 'hex');

@@ -63,7 +63,12 @@ export async function createMailRenderer(templates: MailTemplates = defaultTempl
   await Promise.all(
     MAIL_KINDS.map(async (kind) => {
       const t = templates[kind];
-      const result = await mjml2html(layoutMjml(t.addressee, t.mjml), { validationLevel: 'strict', keepComments: false });
+      const result = await mjml2html(layoutMjml(t.addressee, t.mjml), { validationLevel: 'strict', keepComments: false }).catch(
+        (err: { message?: string; errors?: Array<{ formattedMessage: string }> }) => ({
+          html: '',
+          errors: err.errors ?? [{ formattedMessage: String(err.message) }],
+        }),
+      );
       if (result.errors.length > 0) {
         throw new Error(`mail template ${kind} is invalid mjml: ${result.errors.map((e) => e.formattedMessage).join('; ')}`);
       }

@@ -1,0 +1,99 @@
+// Sealed secrets, the outbox store and the mail migration, against every configured database.
+import { createSealedSecrets, createMailOutboxStore, createMailRenderer, templates } from './imports';
+import { rollbackAll, migrateToLatest } from '../../activities/infra/db';
+import { createTestDb, dataKey, testDatabases } from './support';
+
+describe.each(testDatabases())('mail storage on %s', (_name, settings) => {
+  let testDb: Awaited<ReturnType<typeof createTestDb>>;
+  beforeEach(async () => {
+    testDb = await createTestDb(settings.client === 'sqlite' ? undefined : settings);
+  });
+  afterEach(async () => {
+    await testDb.destroy();
+  });
+
+  it('when a secret is sealed, then only its reference leaves, the row holds no clear text, and open returns it', async () => {
+    const secrets = createSealedSecrets({ db: testDb.db, dataKey });
+    const ref = await secrets.seal('Pw-12345-abcde');
+    expect(ref).not.toContain('Pw-12345');
+    const row = await testDb.db('sealed_secrets').where({ ref }).first();
+    expect(Buffer.from(row.ciphertext).includes(Buffer.from('Pw-12345-abcde'))).toBe(false);
+    expect(await secrets.open(ref)).toBe('Pw-12345-abcde');
+  });
+
+  it('when the data key is another, or a ciphertext is moved under another reference, then open fails', async () => {
+    const secrets = createSealedSecrets({ db: testDb.db, dataKey });
+    const a = await secrets.seal('secret-a');
+    const b = await secrets.seal('secret-b');
+    const otherKey = createSealedSecrets({ db: testDb.db, dataKey: Buffer.alloc(32, 1) });
+    await expect(otherKey.open(a)).rejects.toThrow();
+    const rowA = await testDb.db('sealed_secrets').where({ ref: a }).first();
+    await testDb.db('sealed_secrets').where({ ref: b }).update({ ciphertext: rowA.ciphertext, nonce: rowA.nonce });
+    await expect(secrets.open(b)).rejects.toThrow();
+  });
+
+  it('when a secret is wiped, then it cannot be opened again and wiping twice is harmless', async () => {
+    const secrets = createSealedSecrets({ db: testDb.db, dataKey });
+    const ref = await secrets.seal('one-time');
+    await secrets.wipe(ref);
+    await secrets.wipe(ref);
+    await expect(secrets.open(ref)).rejects.toMatchObject({ name: 'SealedSecretUnavailable' });
+    await expect(secrets.open('sealed_unknown')).rejects.toThrow(/unknown/);
+  });
+
+  it('when the data key is not 32 bytes, then the store refuses to start', () => {
+    expect(() => createSealedSecrets({ db: testDb.db, dataKey: Buffer.alloc(16) })).toThrow(/32-byte/);
+  });
+
+  it('when a key is enqueued twice, then one row stands and only one attempt can hold it at a time', async () => {
+    let now = new Date('2026-11-25T00:00:00Z');
+    const store = createMailOutboxStore(testDb.db, () => now);
+    const mail = { key: 'certificate-nissay-1:guide', kind: 'acquisitionGuide' as const, recipient: 'a@b.jp', subject: 's', messageId: '<m@x>' };
+    await store.enqueue(mail);
+    await store.enqueue({ ...mail, subject: 'another' });
+    expect(await store.get(mail.key)).toMatchObject({ status: 'pending', subject: 's', attempts: 0 });
+    expect(await store.claim(mail.key, 1000)).toBe(true);
+    expect(await store.claim(mail.key, 1000)).toBe(false);
+    now = new Date(now.getTime() + 1001);
+    expect(await store.claim(mail.key, 1000)).toBe(true);
+    await store.release(mail.key, '421 busy');
+    expect(await store.claim(mail.key, 1000)).toBe(true);
+    await store.markSent(mail.key, '250 OK');
+    expect(await store.claim(mail.key, 1000)).toBe(false);
+    expect(await store.get(mail.key)).toMatchObject({ status: 'sent', attempts: 3, smtpResponse: '250 OK', sentAt: now });
+  });
+
+  it('when mails are refused, then listFailedMails shows them newest first and nothing else', async () => {
+    let now = new Date('2026-11-25T00:00:00Z');
+    const store = createMailOutboxStore(testDb.db, () => now);
+    for (const key of ['k1', 'k2', 'k3']) {
+      await store.enqueue({ key, kind: 'renewalNotice', recipient: `${key}@b.jp`, subject: 's', messageId: `<${key}@x>` });
+    }
+    await store.markFailed('k1', '550 no such user');
+    now = new Date(now.getTime() + 1000);
+    await store.markFailed('k3', '550 mailbox disabled');
+    await store.markSent('k2', '250 OK');
+    const failed = await store.listFailedMails();
+    expect(failed.map((f) => [f.key, f.lastError])).toEqual([
+      ['k3', '550 mailbox disabled'],
+      ['k1', '550 no such user'],
+    ]);
+    expect(await store.listFailedMails({ limit: 1 })).toHaveLength(1);
+  });
+
+  it('when all migrations are rolled back and re-applied, then the mail tables go and come back', async () => {
+    await rollbackAll(testDb.db);
+    expect(await testDb.db.schema.hasTable('mail_outbox')).toBe(false);
+    expect(await testDb.db.schema.hasTable('sealed_secrets')).toBe(false);
+    await migrateToLatest(testDb.db);
+    expect(await testDb.db.schema.hasTable('mail_outbox')).toBe(true);
+    expect(await testDb.db.schema.hasTable('sealed_secrets')).toBe(true);
+  });
+});
+
+describe('the mail renderer', () => {
+  it('when a template is not valid mjml, then the renderer fails at start-up, not when a mail is sent', async () => {
+    const broken = { ...templates, reissueReady: { ...templates.reissueReady, mjml: '<mj-bogus>x</mj-bogus>' } };
+    await expect(createMailRenderer(broken)).rejects.toThrow(/reissueReady is invalid mjml/);
+  });
+});

@@ -1,12 +1,14 @@
 // Migrations listed in order, so they load the same way under tsx, jest and compiled JavaScript.
 import type { Knex } from 'knex';
 import * as lifecycle from './20261125_001_lifecycle';
+import * as pki from './20261125_002_pki';
 import * as mail from './20261125_003_mail';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 
 const migrations: Array<[string, Migration]> = [
   ['20261125_001_lifecycle', lifecycle],
+  ['20261125_002_pki', pki],
   ['20261125_003_mail', mail],
 ];
 

@@ -94,25 +94,29 @@ export function createMailActivities(deps: MailActivitiesDeps) {
       if (done) return done;
 
       const mail = await render(request);
+      // Derived from the key, so every attempt stamps the same Message-ID and a receiver can spot a duplicate.
       const messageId = `<${crypto.createHash('sha256').update(request.key).digest('hex').slice(0, 40)}@${messageDomain}>`;
-      const row = await outbox.enqueue({ key: request.key, kind: request.kind, recipient: request.to, subject: mail.subject, messageId });
-      const raced = await settled(request, row);
-      if (raced) return raced;
+      const newMail = { key: request.key, kind: request.kind, recipient: request.to, subject: mail.subject, messageId };
 
       if (!emailAddress.test(request.to)) {
-        await outbox.markFailed(request.key, `not a deliverable address: ${request.to}`);
+        const reason = `not a deliverable address: ${request.to}`;
+        await outbox.enqueue(newMail);
+        await outbox.markFailed(request.key, reason);
         await forgetSecret(request);
-        return { status: 'failed', key: request.key, reason: `not a deliverable address: ${request.to}` };
+        return { status: 'failed', key: request.key, reason };
       }
 
-      if (!(await outbox.claim(request.key, claimLeaseMs))) {
+      // The row is written (and held by this attempt) before anything is sent; a retry finds it.
+      const claimed = existing
+        ? await outbox.claim(request.key, claimLeaseMs)
+        : await outbox.enqueueClaimed(newMail, claimLeaseMs);
+      if (!claimed) {
         const now = (await outbox.get(request.key))!;
         const after = await settled(request, now);
         if (after) return after;
         // Another attempt (a retry after a timeout) is still sending this very mail; sending again could duplicate it.
         throw ApplicationFailure.retryable(`mail ${request.key} is being sent by another attempt`, MAIL_FAILURE_TYPES.inFlight);
       }
-
       try {
         const info = await transport.sendMail({
           from,
@@ -120,11 +124,11 @@ export function createMailActivities(deps: MailActivitiesDeps) {
           subject: mail.subject,
           text: mail.text,
           html: mail.html,
-          messageId: row.messageId,
+          messageId,
         });
         await outbox.markSent(request.key, String(info.response ?? ''));
         await forgetSecret(request);
-        return { status: 'sent', key: request.key, messageId: row.messageId };
+        return { status: 'sent', key: request.key, messageId };
       } catch (err) {
         const reason = smtpReason(err);
         if (isPermanentRefusal(err)) {

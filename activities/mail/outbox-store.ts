@@ -31,6 +31,8 @@ export interface MailOutboxStore {
   get(key: string): Promise<OutboxMail | undefined>;
   /** Writes the pending row unless the key is already there; returns the row as it now stands. */
   enqueue(mail: NewOutboxMail): Promise<OutboxMail>;
+  /** Writes the row already held by this attempt (one write on the common path); false when the key exists. */
+  enqueueClaimed(mail: NewOutboxMail, leaseMs: number): Promise<boolean>;
   /** Takes the row for one attempt; false when it is no longer pending or another attempt still holds it. */
   claim(key: string, leaseMs: number): Promise<boolean>;
   markSent(key: string, smtpResponse: string): Promise<void>;
@@ -106,6 +108,27 @@ export function createMailOutboxStore(db: Db, clock: () => Date = () => new Date
         .onConflict('key')
         .ignore();
       return (await get(mail.key))!;
+    },
+
+    async enqueueClaimed(mail, leaseMs) {
+      const now = clock();
+      const inserted = await db(table)
+        .insert({
+          key: mail.key,
+          kind: mail.kind,
+          recipient: mail.recipient,
+          subject: mail.subject,
+          status: 'pending',
+          message_id: mail.messageId,
+          attempts: 1,
+          claimed_until: new Date(now.getTime() + leaseMs),
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict('key')
+        .ignore()
+        .returning('key');
+      return inserted.length === 1;
     },
 
     async claim(key, leaseMs) {

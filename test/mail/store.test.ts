@@ -63,6 +63,15 @@ describe.each(testDatabases())('mail storage on %s', (_name, settings) => {
     expect(await store.get(mail.key)).toMatchObject({ status: 'sent', attempts: 3, smtpResponse: '250 OK', sentAt: now });
   });
 
+  it('when an attempt writes its row already held, then a second writer of the same key neither inserts nor holds it', async () => {
+    const store = createMailOutboxStore(testDb.db, () => new Date('2026-11-25T00:00:00Z'));
+    const mail = { key: 'certificate-kdanshinnet-2:renewal:7', kind: 'renewalNotice' as const, recipient: 'a@b.jp', subject: 's', messageId: '<n@x>' };
+    expect(await store.enqueueClaimed(mail, 60_000)).toBe(true);
+    expect(await store.enqueueClaimed(mail, 60_000)).toBe(false);
+    expect(await store.claim(mail.key, 60_000)).toBe(false);
+    expect(await store.get(mail.key)).toMatchObject({ status: 'pending', attempts: 1 });
+  });
+
   it('when mails are refused, then listFailedMails shows them newest first and nothing else', async () => {
     let now = new Date('2026-11-25T00:00:00Z');
     const store = createMailOutboxStore(testDb.db, () => now);

@@ -1,7 +1,12 @@
 // Development mailbox for `npm start`: MailDev catches every mail on a local SMTP port and shows it on a web page.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
 
 export interface DevMailboxOptions {
+  /** 0 picks a free port. */
   smtpPort: number;
+  /** 0 picks a free port. */
   webPort: number;
   /** Interface both servers bind to; loopback by default so the mailbox is not exposed. */
   host?: string;
@@ -13,16 +18,52 @@ export interface DevMailbox {
   stop(): Promise<void>;
 }
 
-/** Starts MailDev; point config.smtp at `smtpPort` and read the mails at `webUrl`. Ports may be 0 (any free port). */
+// maildev ships as an ES module only (no require entry), so it runs as its own process from its CLI.
+const maildevCli = path.resolve(__dirname, '../../node_modules/maildev/dist/bin/maildev.js');
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts MailDev and resolves once its web API answers; point config.smtp at `smtpPort`, read mails at `webUrl`. */
 export async function startDevMailbox({ smtpPort, webPort, host = '127.0.0.1' }: DevMailboxOptions): Promise<DevMailbox> {
-  // maildev ships as an ES module only; a dynamic import loads it from this CommonJS code.
-  const { MailDev } = await import('maildev');
-  const maildev = new MailDev({ smtp: smtpPort, web: webPort, ip: host, webIp: host, silent: true });
-  const servers = await maildev.start();
-  const boundWebPort = servers.api?.getPort() ?? webPort;
+  const smtp = smtpPort || (await freePort(host));
+  const web = webPort || (await freePort(host));
+  const child = spawn(
+    process.execPath,
+    [maildevCli, '--smtp', String(smtp), '--web', String(web), '--ip', host, '--web-ip', host, '--silent'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const webUrl = `http://${host.includes(':') ? `[${host}]` : host}:${web}/`;
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`maildev exited (${child.exitCode}): ${stderr.trim()}`);
+    const ready = await fetch(new URL('api/healthz', webUrl)).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error(`maildev did not answer on ${webUrl} within 30 s: ${stderr.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
   return {
-    smtpPort: servers.smtp.getPort(),
-    webUrl: `http://${host.includes(':') ? `[${host}]` : host}:${boundWebPort}/`,
-    stop: () => maildev.stop(),
+    smtpPort: smtp,
+    webUrl,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
   };
 }

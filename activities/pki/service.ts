@@ -1,0 +1,261 @@
+// The certificate authority certflow's workflow and web pages call: CA set-up, issuance, PKCS#12, revocation and CRLs.
+import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+import type { Knex } from 'knex';
+import { PROFILES, REVOCATION_REASONS, type Profile, type RevocationReason } from '../../workflows/definitions';
+import { createCaIfMissing, loadCa, type CaMaterial } from './ca';
+import { signLeafCertificate } from './certificate';
+import { crlNeedsRefresh, signCrl } from './crl';
+import { CaUnavailableError, PkiError } from './errors';
+import { buildPkcs12 as encodePkcs12 } from './pkcs12';
+import type { CertificateProfile, KeyAlgorithm } from './profiles';
+import { openPrivateKey, sealPrivateKey } from './sealed-key';
+import { randomSerial } from './serial';
+import { createPkiStore, type IssuedCertificate, type PkiStore } from './store';
+import { subjectString, validatePkcs12Password, validateSubject, type SubjectInput } from './subject';
+import { x509 } from './crypto-provider';
+
+const generateKeyPair = promisify(crypto.generateKeyPair) as (
+  type: 'rsa' | 'ec',
+  options: crypto.RSAKeyPairKeyObjectOptions | crypto.ECKeyPairKeyObjectOptions,
+) => Promise<crypto.KeyPairKeyObjectResult>;
+
+export interface CertificateAuthorityDeps {
+  db: Knex;
+  /** config.ca.dir: one sub-folder per profile with ca-key.pem (encrypted, 0600) and ca-cert.pem. */
+  caDir: string;
+  caPassphrase: string;
+  /** config.dataKey: 32 bytes, seals issued private keys until download. */
+  dataKey: Buffer;
+  profiles: Record<Profile, CertificateProfile>;
+}
+
+export interface IssueRequest extends SubjectInput {
+  /** Idempotency key of this signing; defaults to requestId (a fresh attempt after a lapsed download has its own). */
+  issuanceKey?: string;
+  requestId: string;
+  profile: Profile;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface IssuedCertificateSummary {
+  serial: string;
+  certificatePem: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** True when this issuance key had been signed before and the stored certificate is returned. */
+  alreadyIssued: boolean;
+}
+
+export type CertificateStatusReport =
+  | { status: 'unknown'; serial: string }
+  | {
+      status: 'good' | 'revoked';
+      serial: string;
+      profile: Profile;
+      userId: string;
+      requestId: string;
+      notBefore: Date;
+      notAfter: Date;
+      revokedAt?: Date;
+      revocationReason?: RevocationReason;
+    };
+
+export interface CertificateAuthority {
+  ensureCas(now: Date): Promise<{ created: Profile[] }>;
+  issue(request: IssueRequest): Promise<IssuedCertificateSummary>;
+  buildPkcs12(issuanceKey: string, password: string, options: { userId: string }): Promise<Buffer>;
+  destroyKey(issuanceKey: string): Promise<void>;
+  revoke(request: { serial: string; reason: RevocationReason; revokedAt: Date }): Promise<{ revokedAt: Date; reason: RevocationReason }>;
+  crl(profile: Profile, now: Date): Promise<Buffer>;
+  caCertificatePem(profile: Profile): Promise<string>;
+  status(serial: string): Promise<CertificateStatusReport>;
+  /** Admins' list of a user's certificates, newest first. */
+  certificatesOf(profile: Profile, userId: string): Promise<Array<Omit<IssuedCertificate, 'sealedKey'> & { keyAvailable: boolean }>>;
+}
+
+const KEY_GENERATION: Record<KeyAlgorithm, () => Promise<crypto.KeyPairKeyObjectResult>> = {
+  'rsa-2048': () => generateKeyPair('rsa', { modulusLength: 2048 }),
+  'rsa-3072': () => generateKeyPair('rsa', { modulusLength: 3072 }),
+  'ecdsa-p256': () => generateKeyPair('ec', { namedCurve: 'P-256' }),
+};
+
+const DAY_MS = 86_400_000;
+
+export function createCertificateAuthority(deps: CertificateAuthorityDeps): CertificateAuthority {
+  const { caDir, caPassphrase, dataKey, profiles } = deps;
+  if (!caPassphrase) throw new CaUnavailableError('*', 'CERTFLOW_CA_PASSPHRASE is not set: the CA keys cannot be opened');
+  if (!Buffer.isBuffer(dataKey) || dataKey.length !== 32) throw new Error('dataKey must be a 32-byte Buffer (AES-256)');
+  const store: PkiStore = createPkiStore(deps.db);
+  const loaded = new Map<Profile, Promise<CaMaterial>>();
+
+  function profileOf(name: string): CertificateProfile {
+    const profile = (PROFILES as readonly string[]).includes(name) ? profiles[name as Profile] : undefined;
+    if (!profile) throw new PkiError('profileUnknown', `unknown certificate profile ${JSON.stringify(name)}`, 400);
+    return profile;
+  }
+
+  function ca(profile: Profile): Promise<CaMaterial> {
+    let material = loaded.get(profile);
+    if (!material) {
+      material = loadCa(caDir, profile, caPassphrase);
+      // A failed load (e.g. files not there yet) is not cached, so a later ensureCas can succeed.
+      material.catch(() => loaded.delete(profile));
+      loaded.set(profile, material);
+    }
+    return material;
+  }
+
+  async function refreshCrl(profile: Profile, when: Date, force: boolean): Promise<Buffer> {
+    const settings = profileOf(profile);
+    const material = await ca(profile);
+    const stored = await store.replaceCrl(profile, async (current, revoked) => {
+      if (!force && !crlNeedsRefresh(current, when)) return undefined;
+      // thisUpdate never goes backwards, even when a retried revocation carries an earlier date.
+      const thisUpdate = current && current.thisUpdate > when ? current.thisUpdate : when;
+      const nextUpdate = new Date(thisUpdate.getTime() + settings.crlValidityDays * DAY_MS);
+      const crlNumber = (current?.crlNumber ?? 0) + 1;
+      const der = await signCrl(material, { crlNumber, thisUpdate, nextUpdate, entries: await revoked() });
+      return { profile, crlNumber, thisUpdate, nextUpdate, der };
+    });
+    return stored!.der;
+  }
+
+  function summary(c: IssuedCertificate, alreadyIssued: boolean): IssuedCertificateSummary {
+    return { serial: c.serial, certificatePem: c.certificatePem, notBefore: c.notBefore, notAfter: c.notAfter, alreadyIssued };
+  }
+
+  return {
+    async ensureCas(now) {
+      const created: Profile[] = [];
+      for (const name of PROFILES) {
+        if (await createCaIfMissing(caDir, profileOf(name), caPassphrase, now)) created.push(name);
+        loaded.delete(name);
+        await ca(name);
+        if (!(await store.currentCrl(name))) await refreshCrl(name, now, true);
+      }
+      return { created };
+    },
+
+    async issue(request) {
+      const issuanceKey = request.issuanceKey ?? request.requestId;
+      const existing = await store.findByIssuanceKey(issuanceKey);
+      if (existing) return summary(existing, true);
+
+      const settings = profileOf(request.profile);
+      const subject = validateSubject(request);
+      if (!request.requestId || request.requestId.length > 32) throw new PkiError('issuanceInvalid', 'requestId must be 1–32 characters', 400);
+      if (issuanceKey.length > 48) throw new PkiError('issuanceInvalid', 'issuanceKey must be at most 48 characters', 400);
+      if (!(request.notBefore instanceof Date) || !(request.notAfter instanceof Date) || !(request.notBefore < request.notAfter)) {
+        throw new PkiError('issuanceInvalid', 'notBefore must be a date before notAfter', 400);
+      }
+      const material = await ca(request.profile);
+      if (request.notAfter > material.certificate.notAfter) {
+        throw new PkiError('issuanceInvalid', `notAfter is beyond the ${request.profile} CA's own validity`, 400);
+      }
+
+      const { privateKey, publicKey } = await KEY_GENERATION[settings.keyAlgorithm]();
+      const serial = randomSerial();
+      const der = await signLeafCertificate(
+        material,
+        { serial, subject, notBefore: request.notBefore, notAfter: request.notAfter, crlUrl: settings.crlUrl },
+        publicKey,
+      );
+      const certificate = new x509.X509Certificate(der);
+      const record: IssuedCertificate = {
+        serial,
+        issuanceKey,
+        requestId: request.requestId,
+        profile: request.profile,
+        userId: subject.userId,
+        subject: subjectString(subject),
+        email: subject.email,
+        subscriberId: subject.subscriberId,
+        keyAlgorithm: settings.keyAlgorithm,
+        // As encoded (whole seconds), so what the database says is what the certificate says.
+        notBefore: certificate.notBefore,
+        notAfter: certificate.notAfter,
+        certificatePem: certificate.toString('pem'),
+        sealedKey: sealPrivateKey(dataKey, issuanceKey, privateKey),
+        revokedAt: null,
+        revocationReason: null,
+      };
+      if (await store.insert(record)) return summary(record, false);
+      // A concurrent call won the unique constraint: its certificate is the one; ours was never stored or shown.
+      const winner = await store.findByIssuanceKey(issuanceKey);
+      if (!winner) throw new Error(`serial ${serial} collided with an existing certificate; retry`);
+      return summary(winner, true);
+    },
+
+    async buildPkcs12(issuanceKey, password, { userId }) {
+      validatePkcs12Password(password, { userId });
+      const issued = await store.findByIssuanceKey(issuanceKey);
+      if (!issued) throw new PkiError('issuanceUnknown', `no certificate was issued for ${issuanceKey}`, 404);
+      if (issued.userId !== userId) throw new PkiError('userMismatch', `the certificate of ${issuanceKey} belongs to another user`, 403);
+      if (issued.revokedAt) throw new PkiError('certificateRevoked', `the certificate of ${issuanceKey} is revoked`, 409);
+      if (!issued.sealedKey) throw new PkiError('keyDestroyed', `the private key of ${issuanceKey} has been destroyed; request a new certificate`, 410);
+      const settings = profileOf(issued.profile);
+      const material = await ca(issued.profile);
+      return encodePkcs12({
+        privateKey: openPrivateKey(dataKey, issuanceKey, issued.sealedKey),
+        certificateDer: Buffer.from(new x509.X509Certificate(issued.certificatePem).rawData),
+        chainDer: [material.certificateDer],
+        friendlyName: `${issued.userId} (${settings.serviceName})`,
+        password,
+        encryption: settings.pkcs12Encryption,
+        iterations: settings.pkcs12Iterations,
+      });
+    },
+
+    async destroyKey(issuanceKey) {
+      await store.destroyKey(issuanceKey);
+    },
+
+    async revoke({ serial, reason, revokedAt }) {
+      if (!(REVOCATION_REASONS as readonly string[]).includes(reason)) {
+        throw new PkiError('issuanceInvalid', `unknown revocation reason ${JSON.stringify(reason)}`, 400);
+      }
+      const revoked = await store.markRevoked(serial, reason, revokedAt);
+      if (!revoked) throw new PkiError('serialUnknown', `no certificate with serial ${serial}`, 404);
+      const current = await store.currentCrl(revoked.profile);
+      // A retry after the CRL was already re-signed changes nothing; one after a failed re-signing completes it.
+      const listed = current ? new x509.X509Crl(current.der).findRevoked(revoked.serial) !== null : false;
+      if (!listed) await refreshCrl(revoked.profile, revoked.revokedAt!, true);
+      return { revokedAt: revoked.revokedAt!, reason: revoked.revocationReason! };
+    },
+
+    async crl(profile, now) {
+      profileOf(profile);
+      const current = await store.currentCrl(profile);
+      if (current && !crlNeedsRefresh(current, now)) return current.der;
+      return refreshCrl(profile, now, false);
+    },
+
+    async caCertificatePem(profile) {
+      profileOf(profile);
+      return (await ca(profile)).certificatePem;
+    },
+
+    async status(serial) {
+      const issued = /^[0-9a-f]{1,40}$/i.test(serial) ? await store.findBySerial(serial) : undefined;
+      if (!issued) return { status: 'unknown', serial };
+      return {
+        status: issued.revokedAt ? 'revoked' : 'good',
+        serial: issued.serial,
+        profile: issued.profile,
+        userId: issued.userId,
+        requestId: issued.requestId,
+        notBefore: issued.notBefore,
+        notAfter: issued.notAfter,
+        ...(issued.revokedAt ? { revokedAt: issued.revokedAt, revocationReason: issued.revocationReason! } : {}),
+      };
+    },
+
+    async certificatesOf(profile, userId) {
+      const rows = await deps.db('issued_certificates').where({ profile, user_id: userId }).orderBy('not_before', 'desc').select('serial');
+      const list = await Promise.all(rows.map((row: { serial: string }) => store.findBySerial(row.serial)));
+      return list.filter((c): c is IssuedCertificate => !!c).map(({ sealedKey, ...rest }) => ({ ...rest, keyAvailable: !!sealedKey }));
+    },
+  };
+}

@@ -1,0 +1,194 @@
+// Data access for the PKI engine: issued certificates and each CA's current CRL (SQLite or PostgreSQL through knex).
+import type { Knex } from 'knex';
+import type { Profile, RevocationReason } from '../../workflows/definitions';
+import type { KeyAlgorithm } from './profiles';
+import type { SealedKey } from './sealed-key';
+
+export interface IssuedCertificate {
+  serial: string;
+  issuanceKey: string;
+  requestId: string;
+  profile: Profile;
+  userId: string;
+  subject: string;
+  email: string;
+  subscriberId: string;
+  keyAlgorithm: KeyAlgorithm;
+  notBefore: Date;
+  notAfter: Date;
+  certificatePem: string;
+  sealedKey: SealedKey | null;
+  revokedAt: Date | null;
+  revocationReason: RevocationReason | null;
+}
+
+export interface StoredCrl {
+  profile: Profile;
+  crlNumber: number;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  der: Buffer;
+}
+
+export interface RevokedEntry {
+  serial: string;
+  revokedAt: Date;
+  reason: RevocationReason;
+}
+
+export interface PkiStore {
+  findByIssuanceKey(issuanceKey: string): Promise<IssuedCertificate | undefined>;
+  findBySerial(serial: string): Promise<IssuedCertificate | undefined>;
+  /** Returns false when the issuance key (or serial) is already taken: the caller lost a race and reads the winner. */
+  insert(certificate: IssuedCertificate): Promise<boolean>;
+  destroyKey(issuanceKey: string): Promise<void>;
+  /** Marks it revoked unless it already is; returns the row as stored afterwards. */
+  markRevoked(serial: string, reason: RevocationReason, revokedAt: Date): Promise<IssuedCertificate | undefined>;
+  currentCrl(profile: Profile): Promise<StoredCrl | undefined>;
+  /** Runs `next` with the current CRL locked and stores what it returns, so CRL numbers never repeat. */
+  replaceCrl(
+    profile: Profile,
+    next: (current: StoredCrl | undefined, revoked: () => Promise<RevokedEntry[]>) => Promise<StoredCrl | undefined>,
+  ): Promise<StoredCrl | undefined>;
+}
+
+const certificates = 'issued_certificates';
+const crls = 'certificate_revocation_lists';
+
+type Row = Record<string, unknown>;
+
+// SQLite returns timestamps as epoch milliseconds, PostgreSQL as Date.
+function toDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : (value as number | string));
+}
+
+function fromRow(row: Row): IssuedCertificate {
+  return {
+    serial: row.serial as string,
+    issuanceKey: row.issuance_key as string,
+    requestId: row.request_id as string,
+    profile: row.profile as Profile,
+    userId: row.user_id as string,
+    subject: row.subject as string,
+    email: row.email as string,
+    subscriberId: row.subscriber_id as string,
+    keyAlgorithm: row.key_algorithm as KeyAlgorithm,
+    notBefore: toDate(row.not_before),
+    notAfter: toDate(row.not_after),
+    certificatePem: row.certificate_pem as string,
+    sealedKey:
+      row.encrypted_private_key && row.private_key_nonce
+        ? { ciphertext: Buffer.from(row.encrypted_private_key as Buffer), nonce: Buffer.from(row.private_key_nonce as Buffer) }
+        : null,
+    revokedAt: row.revoked_at == null ? null : toDate(row.revoked_at),
+    revocationReason: (row.revocation_reason as RevocationReason | null) ?? null,
+  };
+}
+
+function crlFromRow(row: Row): StoredCrl {
+  return {
+    profile: row.profile as Profile,
+    crlNumber: Number(row.crl_number),
+    thisUpdate: toDate(row.this_update),
+    nextUpdate: toDate(row.next_update),
+    der: Buffer.from(row.crl_der as Buffer),
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+async function revokedEntries(db: Knex, profile: Profile): Promise<RevokedEntry[]> {
+  const rows = await db(certificates)
+    .where({ profile })
+    .whereNotNull('revoked_at')
+    .orderBy('serial')
+    .select('serial', 'revoked_at', 'revocation_reason');
+  return rows.map((row: Row) => ({
+    serial: row.serial as string,
+    revokedAt: toDate(row.revoked_at),
+    reason: row.revocation_reason as RevocationReason,
+  }));
+}
+
+export function createPkiStore(db: Knex): PkiStore {
+  const isPostgres = db.client.config.client === 'pg';
+
+  return {
+    async findByIssuanceKey(issuanceKey) {
+      const row = await db(certificates).where({ issuance_key: issuanceKey }).first();
+      return row ? fromRow(row) : undefined;
+    },
+
+    async findBySerial(serial) {
+      const row = await db(certificates).where({ serial: serial.toLowerCase() }).first();
+      return row ? fromRow(row) : undefined;
+    },
+
+    async insert(c) {
+      try {
+        await db(certificates).insert({
+          serial: c.serial,
+          issuance_key: c.issuanceKey,
+          request_id: c.requestId,
+          profile: c.profile,
+          user_id: c.userId,
+          subject: c.subject,
+          email: c.email,
+          subscriber_id: c.subscriberId,
+          key_algorithm: c.keyAlgorithm,
+          not_before: c.notBefore,
+          not_after: c.notAfter,
+          certificate_pem: c.certificatePem,
+          encrypted_private_key: c.sealedKey?.ciphertext ?? null,
+          private_key_nonce: c.sealedKey?.nonce ?? null,
+          revoked_at: c.revokedAt,
+          revocation_reason: c.revocationReason,
+        });
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+
+    async destroyKey(issuanceKey) {
+      await db(certificates).where({ issuance_key: issuanceKey }).update({ encrypted_private_key: null, private_key_nonce: null });
+    },
+
+    async markRevoked(serial, reason, revokedAt) {
+      await db(certificates)
+        .where({ serial: serial.toLowerCase() })
+        .whereNull('revoked_at')
+        .update({ revoked_at: revokedAt, revocation_reason: reason, encrypted_private_key: null, private_key_nonce: null });
+      return this.findBySerial(serial);
+    },
+
+    async currentCrl(profile) {
+      const row = await db(crls).where({ profile }).first();
+      return row ? crlFromRow(row) : undefined;
+    },
+
+    async replaceCrl(profile, next) {
+      return db.transaction(async (trx) => {
+        const query = trx(crls).where({ profile });
+        // SQLite serialises writers on its single connection; PostgreSQL needs the row lock.
+        const row = await (isPostgres ? query.forUpdate() : query).first();
+        const current = row ? crlFromRow(row) : undefined;
+        const replacement = await next(current, () => revokedEntries(trx, profile));
+        if (!replacement) return current;
+        const values = {
+          crl_number: replacement.crlNumber,
+          this_update: replacement.thisUpdate,
+          next_update: replacement.nextUpdate,
+          crl_der: replacement.der,
+        };
+        if (current) await trx(crls).where({ profile }).update(values);
+        else await trx(crls).insert({ profile, ...values });
+        return replacement;
+      });
+    },
+  };
+}

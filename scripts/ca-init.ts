@@ -1,0 +1,39 @@
+// `npm run ca:init`: creates each profile's CA (key encrypted with CERTFLOW_CA_PASSPHRASE, mode 0600) when missing.
+import crypto from 'node:crypto';
+import { ConfigError, loadConfig } from '../worker/config';
+import { withDevSecrets } from '../worker/dev-secrets';
+import { createDb, migrateToLatest } from '../activities/infra/db';
+import { buildProfiles, createCertificateAuthority, PkiError } from '../activities/pki';
+import { PROFILES } from '../workflows/definitions';
+
+async function main(): Promise<void> {
+  // The same secrets `npm start` uses, so both open the same CA.
+  const { env } = withDevSecrets(process.env, process.env.CERTFLOW_DATA_DIR ?? 'var');
+  const config = loadConfig(env);
+  const db = createDb(config.db);
+  try {
+    await migrateToLatest(db);
+    const ca = createCertificateAuthority({
+      db,
+      caDir: config.ca.dir,
+      caPassphrase: config.ca.passphrase,
+      dataKey: config.dataKey,
+      profiles: buildProfiles({ publicUrl: config.publicUrl }),
+    });
+    const { created } = await ca.ensureCas(new Date());
+    for (const profile of PROFILES) {
+      const certificate = new crypto.X509Certificate(await ca.caCertificatePem(profile));
+      const state = created.includes(profile) ? 'created' : 'present';
+      console.log(`[ca:init] ${profile}: ${state} — ${certificate.subject.replace(/\n/g, ', ')}; SHA-256 ${certificate.fingerprint256}; valid to ${certificate.validTo}`);
+    }
+    console.log(`[ca:init] CA files in ${config.ca.dir}`);
+  } finally {
+    await db.destroy();
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof PkiError) console.error(`[ca:init] ${error.message}`);
+  else console.error('[ca:init] failed:', error);
+  process.exit(1);
+});

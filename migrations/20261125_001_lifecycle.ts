@@ -31,6 +31,7 @@ export async function up(db: Knex): Promise<void> {
     t.string('predecessor_request_id', 32);
     t.string('successor_request_id', 32);
     t.string('serial', 64);
+    t.string('revocation_reason', 32);
     t.timestamp('guide_expires_at', { useTz: true });
     t.timestamp('download_deadline', { useTz: true });
     t.timestamp('not_before', { useTz: true });

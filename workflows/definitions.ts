@@ -36,12 +36,24 @@ export function certificateWorkflowId(profile: Profile, requestId: string): stri
   return `certificate-${profile}-${requestId}`;
 }
 
+/** Timing rules of a profile, fixed into the workflow's input so later configuration changes never alter running certificates. */
+export interface LifecyclePolicy {
+  validityYears: number;
+  renewalNoticeDays: number[];
+  guideValidityDays: number;
+}
+
 export interface CertificateWorkflowInput {
   requestId: string;
   profile: Profile;
   userId: string;
   kind: RequestKind;
+  policy: LifecyclePolicy;
   predecessorWorkflowId?: string;
+  /** Reference to the sealed enrollment password for the password mail; never the password itself. */
+  enrollmentPasswordRef?: string;
+  /** A first registration also tells the bank's ID administrator the user ID. */
+  notifyIdAdministrator?: boolean;
 }
 
 export interface CertificateStatus {

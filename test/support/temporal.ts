@@ -2,7 +2,8 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { CertNotAfter, CertProfile, CertRequestId, CertStatus, CertUserId } from '../../workflows/definitions';
+import { temporal } from '@temporalio/proto';
+import { CertNotAfter, CertProfile, CertRequestId, CertStatus, CertUserId, SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions';
 
 const root = path.resolve(__dirname, '../..');
 export const temporalCli = path.join(root, '.tools/temporal/temporal');
@@ -17,10 +18,21 @@ function existing(binary: string): string {
 
 export const certflowSearchAttributes = [CertStatus, CertProfile, CertUserId, CertRequestId, CertNotAfter];
 
-export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: existing(temporalTestServer) } },
   });
+  // The test server knows only the default search attributes; register certflow's as `npm start` does on the dev server.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      Object.entries(SEARCH_ATTRIBUTE_TYPES).map(([name, type]) => [
+        name,
+        type === 'Keyword' ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+      ]),
+    ),
+  });
+  return env;
 }
 
 export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {

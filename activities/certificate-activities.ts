@@ -1,0 +1,103 @@
+// Activities of the certificate workflow: signing, key destruction, revocation, mail and the database projection.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Db } from './infra/db';
+import type { Profile, RevocationReason } from '../workflows/definitions';
+import { createRequestStore, type RequestSnapshot } from './stores/requests';
+import { createUserStore, type User } from './stores/users';
+
+/** What the workflow asks of the CA (implemented by activities/pki). */
+export interface IssuingAuthority {
+  issue(request: {
+    issuanceKey: string;
+    requestId: string;
+    profile: Profile;
+    userId: string;
+    organizationalUnits: string[];
+    organization: string;
+    country: string;
+    email: string;
+    subscriberId: string;
+    notBefore: Date;
+    notAfter: Date;
+  }): Promise<{ serial: string; notBefore: Date; notAfter: Date }>;
+  destroyKey(issuanceKey: string): Promise<void>;
+  revoke(request: { serial: string; reason: RevocationReason; revokedAt: Date }): Promise<void>;
+}
+
+export type LifecycleMail =
+  | { kind: 'userIdNotice' }
+  | { kind: 'enrollmentPassword'; passwordRef: string }
+  | { kind: 'acquisitionGuide'; guideExpiresAt: string }
+  | { kind: 'reissueReady'; guideExpiresAt: string }
+  | { kind: 'renewalNotice'; daysBefore: number; notBefore: string; notAfter: string }
+  | { kind: 'requestExpired' }
+  | { kind: 'certificateRevoked'; reason: RevocationReason; revokedAt: string };
+
+/** What the workflow asks of the mail system (implemented by activities/mail): one delivery per key. */
+export interface LifecycleMailer {
+  send(delivery: { key: string; to: string; user: User; requestId: string; mail: LifecycleMail }): Promise<{ status: 'sent' | 'failed' }>;
+}
+
+export interface CertificateActivityDeps {
+  db: Db;
+  ca: IssuingAuthority;
+  mailer: LifecycleMailer;
+}
+
+/** The issuance of a request's n-th key retrieval: a lapsed download is followed by a fresh certificate. */
+export function issuanceKey(requestId: string, issuanceAttempt: number): string {
+  return issuanceAttempt === 1 ? requestId : `${requestId}.${issuanceAttempt}`;
+}
+
+export function createCertificateActivities({ db, ca, mailer }: CertificateActivityDeps) {
+  const requests = createRequestStore(db);
+  const users = createUserStore(db);
+
+  async function requestOwner(requestId: string): Promise<User> {
+    const request = await requests.find(requestId);
+    if (!request) throw ApplicationFailure.nonRetryable(`unknown request ${requestId}`, 'UnknownRequest');
+    const user = await users.find(request.userId, request.profile);
+    if (!user) throw ApplicationFailure.nonRetryable(`request ${requestId} has no registered user`, 'UnknownUser');
+    return user;
+  }
+
+  return {
+    async recordRequest(snapshot: RequestSnapshot): Promise<void> {
+      await requests.applySnapshot(snapshot, new Date());
+    },
+
+    async issueCertificate(input: { requestId: string; issuanceAttempt: number; notBefore: string; notAfter: string }) {
+      const user = await requestOwner(input.requestId);
+      const issued = await ca.issue({
+        issuanceKey: issuanceKey(input.requestId, input.issuanceAttempt),
+        requestId: input.requestId,
+        profile: user.profile,
+        userId: user.userId,
+        organizationalUnits: user.organizationalUnits,
+        organization: user.organization,
+        country: 'JP',
+        email: user.email,
+        subscriberId: user.subscriberId,
+        notBefore: new Date(input.notBefore),
+        notAfter: new Date(input.notAfter),
+      });
+      return { serial: issued.serial, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString() };
+    },
+
+    async destroyKey(input: { requestId: string; issuanceAttempt: number }): Promise<void> {
+      await ca.destroyKey(issuanceKey(input.requestId, input.issuanceAttempt));
+    },
+
+    async revokeCertificate(input: { serial: string; reason: RevocationReason; revokedAt: string }): Promise<void> {
+      await ca.revoke({ serial: input.serial, reason: input.reason, revokedAt: new Date(input.revokedAt) });
+    },
+
+    async sendLifecycleMail(input: { key: string; requestId: string; mail: LifecycleMail }): Promise<{ status: 'sent' | 'failed' }> {
+      const user = await requestOwner(input.requestId);
+      const to = input.mail.kind === 'userIdNotice' ? user.idAdminEmail : user.email;
+      return mailer.send({ key: input.key, to, user, requestId: input.requestId, mail: input.mail });
+    },
+  };
+}
+
+export type CertificateActivities = ReturnType<typeof createCertificateActivities>;

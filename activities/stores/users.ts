@@ -1,0 +1,84 @@
+// Data access for registered users (one row per user and profile).
+import type { Db } from '../infra/db';
+import type { Profile } from '../../workflows/definitions';
+
+export interface User {
+  userId: string;
+  profile: Profile;
+  email: string;
+  idAdminEmail: string;
+  organization: string;
+  organizationalUnits: string[];
+  subscriberId: string;
+  currentRequestId?: string;
+  failedLogins: number;
+  lockedUntil?: Date;
+  createdAt: Date;
+}
+
+interface UserRow {
+  user_id: string;
+  profile: string;
+  email: string;
+  id_admin_email: string;
+  organization: string;
+  organizational_units: string;
+  subscriber_id: string;
+  current_request_id: string | null;
+  failed_logins: number;
+  locked_until: string | Date | null;
+  created_at: string | Date;
+}
+
+const toUser = (r: UserRow): User => ({
+  userId: r.user_id,
+  profile: r.profile as Profile,
+  email: r.email,
+  idAdminEmail: r.id_admin_email,
+  organization: r.organization,
+  organizationalUnits: JSON.parse(r.organizational_units) as string[],
+  subscriberId: r.subscriber_id,
+  currentRequestId: r.current_request_id ?? undefined,
+  failedLogins: r.failed_logins,
+  lockedUntil: r.locked_until ? new Date(r.locked_until) : undefined,
+  createdAt: new Date(r.created_at),
+});
+
+export function createUserStore(db: Db) {
+  return {
+    async insert(user: Omit<User, 'failedLogins' | 'lockedUntil'>, trx: Db = db): Promise<void> {
+      await trx('users').insert({
+        user_id: user.userId,
+        profile: user.profile,
+        email: user.email,
+        id_admin_email: user.idAdminEmail,
+        organization: user.organization,
+        organizational_units: JSON.stringify(user.organizationalUnits),
+        subscriber_id: user.subscriberId,
+        current_request_id: user.currentRequestId ?? null,
+        created_at: user.createdAt,
+      });
+    },
+    async find(userId: string, profile: Profile): Promise<User | undefined> {
+      const row = await db<UserRow>('users').where({ user_id: userId, profile }).first();
+      return row && toUser(row);
+    },
+    async findAll(userId: string): Promise<User[]> {
+      const rows = await db<UserRow>('users').where({ user_id: userId }).orderBy('profile');
+      return rows.map(toUser);
+    },
+    async setCurrentRequest(userId: string, profile: Profile, requestId: string, trx: Db = db): Promise<void> {
+      await trx('users').where({ user_id: userId, profile }).update({ current_request_id: requestId });
+    },
+    async recordFailedLogin(userId: string, lockAfter: number, lockUntil: Date): Promise<User[]> {
+      await db('users').where({ user_id: userId }).increment('failed_logins', 1);
+      await db('users').where({ user_id: userId }).andWhere('failed_logins', '>=', lockAfter).update({ locked_until: lockUntil });
+      return this.findAll(userId);
+    },
+    async resetFailedLogins(userId: string): Promise<void> {
+      await db('users').where({ user_id: userId }).update({ failed_logins: 0, locked_until: null });
+    },
+  };
+}
+
+export type UserStore = ReturnType<typeof createUserStore>;

@@ -1,0 +1,59 @@
+// The one error type that carries an HTTP status, and the central handler that turns any error into a reply.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from '../activities/infra/logger';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+
+  static badRequest(message: string, field?: string): HttpError {
+    return new HttpError(400, 'bad_request', message, field);
+  }
+  static unauthorized(message = 'a valid bearer token is required'): HttpError {
+    return new HttpError(401, 'unauthorized', message);
+  }
+  static forbidden(message = 'forbidden'): HttpError {
+    return new HttpError(403, 'forbidden', message);
+  }
+  static notFound(message: string): HttpError {
+    return new HttpError(404, 'not_found', message);
+  }
+  static conflict(message: string): HttpError {
+    return new HttpError(409, 'conflict', message);
+  }
+}
+
+/** Express 5 forwards rejected promises itself; this only renders the reply. */
+export function errorHandler(logger: Logger, render?: (err: HttpError) => string | undefined): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const httpError = toHttpError(err);
+    if (httpError.status >= 500) logger.error({ err, path: req.path }, 'request failed');
+    else logger.info({ status: httpError.status, code: httpError.code, path: req.path }, httpError.message);
+    if (res.headersSent) return;
+    const page = req.accepts(['json', 'html']) === 'html' ? render?.(httpError) : undefined;
+    res.status(httpError.status);
+    if (page !== undefined) res.type('html').send(page);
+    else res.json({ error: httpError.code, message: httpError.message, ...(httpError.field ? { field: httpError.field } : {}) });
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) =>
+  next(HttpError.notFound(`no such resource: ${req.method} ${req.path}`));
+
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = err as { type?: string; status?: number; statusCode?: number; message?: string };
+  // body-parser's errors carry a 4xx status and a safe message (malformed JSON, too large, bad charset).
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new HttpError(status, e.type?.replace(/\./g, '_') ?? 'bad_request', e.message ?? 'bad request');
+  }
+  return new HttpError(500, 'internal_error', 'internal error; the incident has been logged');
+}

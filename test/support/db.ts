@@ -1,0 +1,19 @@
+// A fresh, migrated SQLite database in a temporary folder for one test file.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDb, migrateToLatest, type Db } from '../../activities/infra/db';
+
+export async function createTestDb(): Promise<{ db: Db; dir: string; destroy(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-db-'));
+  const db = createDb({ client: 'sqlite', connection: path.join(dir, 'certflow.sqlite') });
+  await migrateToLatest(db);
+  return {
+    db,
+    dir,
+    async destroy() {
+      await db.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// Runs `temporal server start-dev` as a child process with certflow's persistence and search attributes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions';
+
+export interface DevServerOptions {
+  binary: string;
+  host: string;
+  port: number;
+  uiPort: number;
+  dbFile: string;
+  namespace: string;
+  logFile: string;
+}
+
+export interface RunningDevServer {
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startTemporalDevServer(o: DevServerOptions): Promise<RunningDevServer> {
+  if (!fs.existsSync(o.binary)) throw new Error(`Temporal CLI not found at ${o.binary}: run scripts/install-temporal.sh`);
+  fs.mkdirSync(path.dirname(o.dbFile), { recursive: true });
+  const log = fs.openSync(o.logFile, 'a');
+  const args = [
+    'server', 'start-dev',
+    '--db-filename', o.dbFile,
+    '--ip', o.host,
+    '--port', String(o.port),
+    '--ui-port', String(o.uiPort),
+    '--namespace', o.namespace,
+    '--ui-disable-news-fetch',
+    '--log-level', 'warn',
+    ...Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+  ];
+  const child = spawn(o.binary, args, { stdio: ['ignore', log, log] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  fs.closeSync(log);
+  const ready = await Promise.race([waitForPort(o.host, o.port, 30_000).then(() => true), exited.then(() => false)]);
+  if (!ready) throw new Error(`the Temporal dev server exited during start-up; see ${o.logFile}`);
+  return {
+    process: child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+export async function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host, port }, () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Resolves when the port can be bound, rejects naming the setting when it is taken. */
+export function assertPortFree(host: string, port: number, setting: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(`${setting}=${port}: ${host}:${port} is ${err.code === 'EADDRINUSE' ? 'already in use' : `unusable (${err.code})`}`)),
+    );
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}

@@ -21,7 +21,7 @@ export interface IssuingAuthority {
     notAfter: Date;
   }): Promise<{ serial: string; notBefore: Date; notAfter: Date }>;
   destroyKey(issuanceKey: string): Promise<void>;
-  revoke(request: { serial: string; reason: RevocationReason; revokedAt: Date }): Promise<void>;
+  revoke(request: { serial: string; reason: RevocationReason; revokedAt: Date }): Promise<unknown>;
 }
 
 export type LifecycleMail =
@@ -30,7 +30,7 @@ export type LifecycleMail =
   | { kind: 'acquisitionGuide'; guideExpiresAt: string }
   | { kind: 'reissueReady'; guideExpiresAt: string }
   | { kind: 'renewalNotice'; daysBefore: number; notBefore: string; notAfter: string }
-  | { kind: 'requestExpired' }
+  | { kind: 'requestExpired'; expiredAt: string }
   | { kind: 'certificateRevoked'; reason: RevocationReason; revokedAt: string };
 
 /** What the workflow asks of the mail system (implemented by activities/mail): one delivery per key. */
@@ -47,6 +47,17 @@ export interface CertificateActivityDeps {
 /** The issuance of a request's n-th key retrieval: a lapsed download is followed by a fresh certificate. */
 export function issuanceKey(requestId: string, issuanceAttempt: number): string {
   return issuanceAttempt === 1 ? requestId : `${requestId}.${issuanceAttempt}`;
+}
+
+/** Errors the CA marks permanent (bad subject, destroyed key…) must not be retried by Temporal. */
+async function nonRetryableIfPermanent<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    const e = err as Error & { permanent?: boolean; code?: string };
+    if (e.permanent) throw ApplicationFailure.nonRetryable(e.message, e.code ?? e.name);
+    throw err;
+  }
 }
 
 export function createCertificateActivities({ db, ca, mailer }: CertificateActivityDeps) {
@@ -68,7 +79,7 @@ export function createCertificateActivities({ db, ca, mailer }: CertificateActiv
 
     async issueCertificate(input: { requestId: string; issuanceAttempt: number; notBefore: string; notAfter: string }) {
       const user = await requestOwner(input.requestId);
-      const issued = await ca.issue({
+      const issued = await nonRetryableIfPermanent(() => ca.issue({
         issuanceKey: issuanceKey(input.requestId, input.issuanceAttempt),
         requestId: input.requestId,
         profile: user.profile,
@@ -80,16 +91,16 @@ export function createCertificateActivities({ db, ca, mailer }: CertificateActiv
         subscriberId: user.subscriberId,
         notBefore: new Date(input.notBefore),
         notAfter: new Date(input.notAfter),
-      });
+      }));
       return { serial: issued.serial, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString() };
     },
 
     async destroyKey(input: { requestId: string; issuanceAttempt: number }): Promise<void> {
-      await ca.destroyKey(issuanceKey(input.requestId, input.issuanceAttempt));
+      await nonRetryableIfPermanent(() => ca.destroyKey(issuanceKey(input.requestId, input.issuanceAttempt)));
     },
 
     async revokeCertificate(input: { serial: string; reason: RevocationReason; revokedAt: string }): Promise<void> {
-      await ca.revoke({ serial: input.serial, reason: input.reason, revokedAt: new Date(input.revokedAt) });
+      await nonRetryableIfPermanent(() => ca.revoke({ serial: input.serial, reason: input.reason, revokedAt: new Date(input.revokedAt) }));
     },
 
     async sendLifecycleMail(input: { key: string; requestId: string; mail: LifecycleMail }): Promise<{ status: 'sent' | 'failed' }> {

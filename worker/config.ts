@@ -10,6 +10,7 @@ const roleToken = z.object({ token: z.string().min(24), role: z.enum(['support',
 const schema = z.object({
   CERTFLOW_DATA_DIR: z.string().min(1).default('var'),
   CERTFLOW_PUBLIC_URL: z.string().url().optional(),
+  CERTFLOW_TLS_PUBLIC_URL: z.string().url().optional(),
   CERTFLOW_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   CERTFLOW_HTTP_PORT: port.default(3000),
   CERTFLOW_TLS_PORT: port.default(3443),
@@ -53,6 +54,8 @@ export interface ApiToken { token: string; role: 'support' | 'admin'; agent: str
 export interface Config {
   dataDir: string;
   publicUrl: string;
+  /** Base URL of the TLS client-authentication listener (renewal, resume, portal gate). */
+  tlsPublicUrl: string;
   http: { host: string; port: number; tlsPort: number };
   temporal: { address: string; namespace: string; uiPort: number; taskQueue: string; devServerDbFile: string };
   db: { client: 'sqlite' | 'pg'; connection: string };
@@ -87,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     dataDir,
     publicUrl: (e.CERTFLOW_PUBLIC_URL ?? `http://localhost:${e.CERTFLOW_HTTP_PORT}`).replace(/\/$/, ''),
+    tlsPublicUrl: (e.CERTFLOW_TLS_PUBLIC_URL ?? `https://localhost:${e.CERTFLOW_TLS_PORT}`).replace(/\/$/, ''),
     http: { host: e.CERTFLOW_HTTP_HOST, port: e.CERTFLOW_HTTP_PORT, tlsPort: e.CERTFLOW_TLS_PORT },
     temporal: {
       address: e.CERTFLOW_TEMPORAL_ADDRESS,

@@ -250,7 +250,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
       if (cert.state === 'awaitingKeyRetrieval' && Date.now() >= cert.guideExpiresAt) {
         cert.state = 'requestExpired';
         await record();
-        await mail('request-expired', { kind: 'requestExpired' });
+        await mail('request-expired', { kind: 'requestExpired', expiredAt: new Date(cert.guideExpiresAt).toISOString() });
       }
       continue;
     }

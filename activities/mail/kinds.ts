@@ -27,7 +27,7 @@ export interface MailParamsByKind {
   /** クライアント証明書取得のご案内. */
   acquisitionGuide: { acquisitionUrl: string; requestId: string; userId: string; validUntil: IsoDate };
   /** クライアント証明書更新のご案内, at T-30 and T-7. */
-  renewalNotice: { renewalUrl: string; userId: string; notBefore: IsoDate; notAfter: IsoDate; daysLeft: 30 | 7 };
+  renewalNotice: { renewalUrl: string; userId: string; notBefore: IsoDate; notAfter: IsoDate; daysLeft: number };
   /** The guide's 30 days ran out before the key was retrieved. */
   requestExpired: { requestId: string; userId: string; expiredAt: IsoDate };
   /** A reissue is ready; user ID and password are told by the support centre, as the manual says. */

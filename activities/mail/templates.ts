@@ -209,7 +209,7 @@ ${manualLinkText}
       renewalUrl: requireUrl(p.renewalUrl, 'renewalUrl'),
       userId: p.userId,
       validity: `${formatDate(p.notBefore, 'notBefore')}~${formatDate(p.notAfter, 'notAfter')}`,
-      daysLeft: p.daysLeft === 30 || p.daysLeft === 7 ? String(p.daysLeft) : '',
+      daysLeft: Number.isInteger(p.daysLeft) && p.daysLeft > 0 ? String(p.daysLeft) : '',
     }),
   },
 

@@ -18,8 +18,8 @@ export interface DevMailbox {
   stop(): Promise<void>;
 }
 
-// maildev ships as an ES module only (no require entry), so it runs as its own process from its CLI.
-const maildevCli = path.resolve(__dirname, '../../node_modules/maildev/dist/bin/maildev.js');
+// MailDev runs as its own process from its CLI, so its dependencies and logs stay out of certflow's.
+const maildevCli = path.resolve(__dirname, '../../node_modules/maildev/bin/maildev');
 
 function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -49,7 +49,7 @@ export async function startDevMailbox({ smtpPort, webPort, host = '127.0.0.1' }:
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`maildev exited (${child.exitCode}): ${stderr.trim()}`);
-    const ready = await fetch(new URL('api/healthz', webUrl)).then((r) => r.ok, () => false);
+    const ready = await fetch(new URL('healthz', webUrl)).then((r) => r.ok, () => false);
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill('SIGTERM');

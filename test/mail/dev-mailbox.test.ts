@@ -31,7 +31,7 @@ describe('the dev mailbox', () => {
         params: { acquisitionUrl: 'http://localhost:3000/enroll/kdanshinnet', requestId: '202611250000001', userId: 'emp002', validUntil: '2026-12-25T03:00:00Z' },
       });
       expect(mailbox.webUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-      const res = await fetch(new URL('api/email', mailbox.webUrl));
+      const res = await fetch(new URL('email', mailbox.webUrl));
       expect(res.status).toBe(200);
       const body = JSON.stringify(await res.json());
       expect(body).toContain('【団信ネット（3社共用）】クライアント証明書取得のご案内');

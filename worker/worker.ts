@@ -1,0 +1,20 @@
+// The Temporal worker that runs certificate workflows and their activities.
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { CertificateActivities } from '../activities/certificate-activities';
+
+export interface CertflowWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: CertificateActivities;
+}
+
+export function createCertflowWorker(o: CertflowWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    workflowsPath: require.resolve('../workflows'),
+    activities: o.activities,
+  });
+}

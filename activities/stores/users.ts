@@ -70,6 +70,17 @@ export function createUserStore(db: Db) {
     async setCurrentRequest(userId: string, profile: Profile, requestId: string, trx: Db = db): Promise<void> {
       await trx('users').where({ user_id: userId, profile }).update({ current_request_id: requestId });
     },
+    /** Compare-and-set: false when another call has already moved the user to a different request. */
+    async replaceCurrentRequest(userId: string, profile: Profile, expected: string | undefined, requestId: string | undefined): Promise<boolean> {
+      const q = db('users').where({ user_id: userId, profile });
+      if (expected === undefined) q.whereNull('current_request_id');
+      else q.where({ current_request_id: expected });
+      return (await q.update({ current_request_id: requestId ?? null })) === 1;
+    },
+    /** Undoes a registration whose workflow could not be started. */
+    async remove(userId: string, profile: Profile, trx: Db = db): Promise<void> {
+      await trx('users').where({ user_id: userId, profile }).delete();
+    },
     async recordFailedLogin(userId: string, lockAfter: number, lockUntil: Date): Promise<User[]> {
       await db('users').where({ user_id: userId }).increment('failed_logins', 1);
       await db('users').where({ user_id: userId }).andWhere('failed_logins', '>=', lockAfter).update({ locked_until: lockUntil });

@@ -1,0 +1,68 @@
+// Data access for the audit trail: who did what to which user or request, and how it ended.
+import type { Db } from '../infra/db';
+
+export type AuditOutcome = 'ok' | 'rejected' | 'failed';
+
+export interface AuditEvent {
+  agent: string;
+  role: string;
+  action: string;
+  /** The user or request acted on, e.g. `user:emp002/kdanshinnet` or `request:202611250000001`. */
+  target: string;
+  outcome: AuditOutcome;
+  /** Reason, request IDs and the like; never a password, key or token. */
+  detail?: Record<string, unknown>;
+}
+
+export interface RecordedAuditEvent extends AuditEvent {
+  id: number;
+  at: Date;
+}
+
+interface AuditRow {
+  id: number;
+  at: string | number | Date;
+  agent: string;
+  role: string;
+  action: string;
+  target: string;
+  outcome: string;
+  detail: string | null;
+}
+
+// SQLite returns epoch milliseconds, PostgreSQL a Date.
+const toDate = (v: string | number | Date) => (v instanceof Date ? v : new Date(typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v));
+
+export function createAuditStore(db: Db) {
+  return {
+    async record(event: AuditEvent, at: Date): Promise<void> {
+      await db('audit_events').insert({
+        at,
+        agent: event.agent,
+        role: event.role,
+        action: event.action,
+        target: event.target,
+        outcome: event.outcome,
+        detail: event.detail ? JSON.stringify(event.detail) : null,
+      });
+    },
+    /** Oldest first, so a target's history reads in order. */
+    async list(filter: { target?: string; action?: string; limit?: number } = {}): Promise<RecordedAuditEvent[]> {
+      const q = db<AuditRow>('audit_events').orderBy('id', 'asc').limit(filter.limit ?? 1000);
+      if (filter.target) q.where({ target: filter.target });
+      if (filter.action) q.where({ action: filter.action });
+      return ((await q) as AuditRow[]).map((r) => ({
+        id: Number(r.id),
+        at: toDate(r.at),
+        agent: r.agent,
+        role: r.role,
+        action: r.action,
+        target: r.target,
+        outcome: r.outcome as AuditOutcome,
+        detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : undefined,
+      }));
+    },
+  };
+}
+
+export type AuditStore = ReturnType<typeof createAuditStore>;

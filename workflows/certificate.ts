@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   ParentClosePolicy,
   allHandlersFinished,
+  log,
   condition,
   proxyActivities,
   setHandler,
@@ -118,8 +119,15 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
     });
   }
 
-  async function mail(event: string, message: LifecycleMail): Promise<void> {
-    await sendLifecycleMail({ key: mailKey(event), requestId: input.requestId, mail: message });
+  // Mails go out in order but never hold up the lifecycle: an SMTP outage must not delay a download or an expiry.
+  let mailQueue: Promise<void> = Promise.resolve();
+  function mail(event: string, message: LifecycleMail): void {
+    mailQueue = mailQueue.then(() =>
+      sendLifecycleMail({ key: mailKey(event), requestId: input.requestId, mail: message }).then(
+        () => undefined,
+        (err) => log.error('mail could not be sent', { event, error: (err as Error).message }),
+      ),
+    );
   }
 
   /** Runs one update at a time; a state check that fails after waiting rejects the update, not the workflow. */
@@ -229,7 +237,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
         cert.state = 'revoked';
         cert.revocationReason = reason;
         await record();
-        if (hadCertificate) await mail('revoked', { kind: 'certificateRevoked', reason, revokedAt: new Date().toISOString() });
+        if (hadCertificate) mail('revoked', { kind: 'certificateRevoked', reason, revokedAt: new Date().toISOString() });
         return cert.status();
       }),
     { validator: (_request) => assertRevocable(cert) },
@@ -237,10 +245,10 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
 
   // registered ─► guide mails sent ─► awaiting key retrieval
   await record();
-  if (input.notifyIdAdministrator) await mail('user-id-notice', { kind: 'userIdNotice' });
-  if (input.enrollmentPasswordRef) await mail('enrollment-password', { kind: 'enrollmentPassword', passwordRef: input.enrollmentPasswordRef });
-  if (input.kind === 'reissue') await mail('reissue-ready', { kind: 'reissueReady', guideExpiresAt: new Date(cert.guideExpiresAt).toISOString() });
-  if (input.kind !== 'renewal') await mail('acquisition-guide', { kind: 'acquisitionGuide', guideExpiresAt: new Date(cert.guideExpiresAt).toISOString() });
+  if (input.notifyIdAdministrator) mail('user-id-notice', { kind: 'userIdNotice' });
+  if (input.enrollmentPasswordRef) mail('enrollment-password', { kind: 'enrollmentPassword', passwordRef: input.enrollmentPasswordRef });
+  if (input.kind === 'reissue') mail('reissue-ready', { kind: 'reissueReady', guideExpiresAt: new Date(cert.guideExpiresAt).toISOString() });
+  if (input.kind !== 'renewal') mail('acquisition-guide', { kind: 'acquisitionGuide', guideExpiresAt: new Date(cert.guideExpiresAt).toISOString() });
 
   // awaiting key retrieval ⇄ key ready, until downloaded, revoked or the guide's 30 days pass
   while (cert.state === 'awaitingKeyRetrieval' || cert.state === 'keyReady') {
@@ -250,7 +258,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
       if (cert.state === 'awaitingKeyRetrieval' && Date.now() >= cert.guideExpiresAt) {
         cert.state = 'requestExpired';
         await record();
-        await mail('request-expired', { kind: 'requestExpired', expiredAt: new Date(cert.guideExpiresAt).toISOString() });
+        mail('request-expired', { kind: 'requestExpired', expiredAt: new Date(cert.guideExpiresAt).toISOString() });
       }
       continue;
     }
@@ -279,7 +287,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
       await waitUntil(() => cert.state !== 'active', noticeAt);
       await condition(() => !cert.busy);
       if (cert.state !== 'active') break;
-      await mail(`renewal-notice-${daysBefore}`, {
+      mail(`renewal-notice-${daysBefore}`, {
         kind: 'renewalNotice',
         daysBefore,
         notBefore: new Date(cert.notBefore!).toISOString(),
@@ -299,6 +307,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
   }
 
   await condition(allHandlersFinished);
+  await mailQueue;
   return cert.status();
 }
 

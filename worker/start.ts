@@ -120,4 +120,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((err: Error) => {
+  console.error(`certflow cannot start: ${err.message}`);
+  process.exit(1);
+});

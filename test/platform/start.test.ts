@@ -1,0 +1,138 @@
+// `npm start` as a user runs it: the whole tree comes up, Ctrl-C stops all of it, and a restart finds its data again.
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { createDb } from '../../activities/infra/db';
+import { loadConfig } from '../../worker/config';
+import { retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
+import { freePort, testEnv } from '../support/config';
+import { registerTestUser, reserveRequest, THREE_YEAR_POLICY } from '../support/lifecycle-harness';
+
+const root = path.resolve(__dirname, '../..');
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startCertflow(env: Record<string, string>): Started {
+  // A process group of its own, so the test can press "Ctrl-C" on the whole tree as a terminal would.
+  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['worker/start.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitForOutput(started: Started, text: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!started.output().includes(text)) {
+    if (started.child.exitCode !== null) throw new Error(`certflow exited early:\n${started.output()}`);
+    if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${started.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function pressCtrlC(started: Started): Promise<number | null> {
+  process.kill(-started.child.pid!, 'SIGINT');
+  const code = await started.exited;
+  for (let i = 0; i < 50 && groupAlive(started.child.pid!); i++) await new Promise((r) => setTimeout(r, 200));
+  return code;
+}
+
+describe('npm start', () => {
+  let env: Record<string, string>;
+  const cleanup: Array<() => void> = [];
+
+  beforeAll(async () => {
+    const [temporalPort, uiPort, httpPort, smtpPort, mailboxPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    env = testEnv({
+      CERTFLOW_TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      CERTFLOW_TEMPORAL_UI_PORT: String(uiPort),
+      CERTFLOW_HTTP_PORT: String(httpPort),
+      CERTFLOW_SMTP_PORT: String(smtpPort),
+      CERTFLOW_MAILBOX_WEB_PORT: String(mailboxPort),
+      CERTFLOW_LOG_LEVEL: 'warn',
+    });
+  });
+
+  afterAll(() => cleanup.forEach((fn) => fn()));
+
+  it('when started, stopped with Ctrl-C and started again, then everything is up, nothing is left behind, and a workflow started before still runs', async () => {
+    const config = loadConfig(env);
+    const first = startCertflow(env);
+    cleanup.push(() => groupAlive(first.child.pid!) && process.kill(-first.child.pid!, 'SIGKILL'));
+    await waitForOutput(first, 'certflow is up');
+    expect(first.output()).toContain(`Temporal Web UI  http://127.0.0.1:${config.temporal.uiPort}`);
+    expect((await fetch(`${config.publicUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${config.temporal.uiPort}/`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${config.mailbox.webPort}/healthz`)).status).toBe(200);
+
+    // A certificate request, registered the way the API does it, then its workflow started on certflow's task queue.
+    const db = createDb(config.db);
+    await registerTestUser(db, 'restart01');
+    const { requestId, workflowId } = await reserveRequest(db, 'restart01', 'new');
+    await db.destroy();
+    let connection = await Connection.connect({ address: config.temporal.address });
+    await new Client({ connection }).workflow.start('certificateWorkflow', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId,
+      args: [{ requestId, profile: 'kdanshinnet', userId: 'restart01', kind: 'new', policy: THREE_YEAR_POLICY }],
+    });
+    await connection.close();
+
+    expect(await pressCtrlC(first)).toBe(0);
+    expect(groupAlive(first.child.pid!)).toBe(false);
+    expect((await fetch(`${config.publicUrl}/healthz`).catch(() => undefined))?.status).toBeUndefined();
+
+    const second = startCertflow(env);
+    cleanup.push(() => groupAlive(second.child.pid!) && process.kill(-second.child.pid!, 'SIGKILL'));
+    await waitForOutput(second, 'certflow is up');
+    connection = await Connection.connect({ address: config.temporal.address });
+    const handle = new Client({ connection }).workflow.getHandle(workflowId);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    expect((await handle.query(statusQuery)).state).toBe('awaitingKeyRetrieval');
+    const retrieval = await handle.executeUpdate(retrieveKeyUpdate);
+    expect(retrieval.serial).toMatch(/^[0-9a-f]+$/);
+    await connection.close();
+    expect(await pressCtrlC(second)).toBe(0);
+    expect(groupAlive(second.child.pid!)).toBe(false);
+  });
+
+  it('when a port is already taken, then start-up stops with a message naming its setting', async () => {
+    const blocker = http.createServer();
+    await new Promise<void>((resolve) => blocker.listen(Number(env.CERTFLOW_HTTP_PORT), '127.0.0.1', resolve));
+    try {
+      const started = startCertflow(env);
+      expect(await started.exited).toBe(1);
+      expect(started.output()).toContain(`CERTFLOW_HTTP_PORT=${env.CERTFLOW_HTTP_PORT}`);
+      expect(started.output()).toContain('already in use');
+      expect(groupAlive(started.child.pid!)).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('when a configured value is bad, then start-up stops naming it', async () => {
+    const started = startCertflow({ ...env, CERTFLOW_SMTP_PORT: 'twenty-five' });
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toContain('CERTFLOW_SMTP_PORT');
+  });
+});

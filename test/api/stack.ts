@@ -1,0 +1,148 @@
+// The whole of certflow for one API test file: Temporal dev server, real SMTP listener, real PKI, worker and HTTP API.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Writable } from 'node:stream';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createLogger } from '../../activities/infra/logger';
+import { createApp } from '../../api/app';
+import { createSupportRouter } from '../../api/support/router';
+import { loadConfig } from '../../worker/config';
+import { createRuntime, type Runtime } from '../../worker/runtime';
+import { startTestMailbox, type ReceivedMail, type TestMailbox } from '../mail/support';
+import { createDevServerEnv } from '../support/temporal';
+
+export interface ApiStack {
+  env: TestWorkflowEnvironment;
+  runtime: Runtime;
+  mailbox: TestMailbox;
+  dataDir: string;
+  baseUrl: string;
+  taskQueue: string;
+  tokens: { admin: string; support: string };
+  /** Every line the HTTP side logged. */
+  logs: string[];
+  call(method: string, urlPath: string, options?: { token?: string | null; body?: unknown; raw?: string }): Promise<{ status: number; body: any }>;
+  /** Resolves with the mails to `to` once `count` of them have arrived. */
+  mailsTo(to: string, count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
+  close(): Promise<void>;
+}
+
+export async function startApiStack(name: string): Promise<ApiStack> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `certflow-${name}-`));
+  const mailbox = await startTestMailbox();
+  const env = await createDevServerEnv();
+  const taskQueue = `api-${name}-${crypto.randomUUID()}`;
+  const tokens = { admin: crypto.randomBytes(24).toString('base64url'), support: crypto.randomBytes(24).toString('base64url') };
+  const config = loadConfig({
+    CERTFLOW_DATA_DIR: dataDir,
+    CERTFLOW_SMTP_PORT: String(mailbox.port),
+    CERTFLOW_TASK_QUEUE: taskQueue,
+    CERTFLOW_CA_PASSPHRASE: crypto.randomBytes(18).toString('base64url'),
+    CERTFLOW_DATA_KEY: crypto.randomBytes(32).toString('hex'),
+    CERTFLOW_SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
+    CERTFLOW_API_TOKENS: JSON.stringify([
+      { token: tokens.admin, role: 'admin', agent: 'admin-sato' },
+      { token: tokens.support, role: 'support', agent: 'support-tanaka' },
+    ]),
+  });
+  const runtime = await createRuntime(config);
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../../workflows'),
+    activities: runtime.activities,
+  });
+  const running = worker.run();
+  const logs: string[] = [];
+  const logger = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
+  const app = createApp({
+    db: runtime.db,
+    temporal: env.connection,
+    logger,
+    routers: [
+      createSupportRouter({
+        db: runtime.db,
+        client: env.client,
+        taskQueue,
+        profiles: runtime.profiles,
+        sealedSecrets: runtime.sealedSecrets,
+        apiTokens: config.apiTokens,
+      }),
+    ],
+  });
+  const server: Server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    env,
+    runtime,
+    mailbox,
+    dataDir,
+    baseUrl,
+    taskQueue,
+    tokens,
+    logs,
+    async call(method, urlPath, { token = tokens.admin, body, raw } = {}) {
+      const headers: Record<string, string> = {};
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${baseUrl}${urlPath}`, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async mailsTo(to, count, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const mails = mailbox.received.filter((m) => m.envelopeTo.includes(to));
+        if (mails.length >= count) return mails;
+        if (Date.now() > deadline) throw new Error(`only ${mails.length} of ${count} mails to ${to} arrived within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      worker.shutdown();
+      await running;
+      await runtime.close();
+      await env.teardown();
+      await mailbox.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function registration(userId: string, overrides: Record<string, unknown> = {}) {
+  return {
+    userId,
+    profile: 'kdanshinnet',
+    email: `${userId}@bank.example.co.jp`,
+    idAdminEmail: `id-admin.${userId}@bank.example.co.jp`,
+    organization: 'sampleCompany',
+    organizationalUnits: ['div1-1-1', 'div1-1', 'div1'],
+    subscriberId: `S-${userId}`,
+    ...overrides,
+  };
+}
+
+/** The enrollment password as the user reads it in ログインパスワードのお知らせ. */
+export function passwordFromMail(mail: ReceivedMail): string {
+  const match = /【クライアント証明書取得用パスワード】\s*\n\s*(\S+)/.exec(mail.parsed.text ?? '');
+  if (!match) throw new Error(`no enrollment password in mail "${mail.parsed.subject}"`);
+  return match[1]!;
+}
+
+/** Waits until the condition holds (polling), failing with `what` after the timeout. */
+export async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

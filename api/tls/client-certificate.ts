@@ -1,0 +1,114 @@
+// Is the certificate the browser presented one of ours, of this profile, unrevoked and within its validity?
+import crypto from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { x509 } from '../../activities/pki/crypto-provider';
+import type { CertificateAuthority } from '../../activities/pki';
+import type { Profile } from '../../workflows/definitions';
+import type { Clock } from '../web/key-retrieval';
+
+export interface PresentedCertificate {
+  serial: string;
+  profile: Profile;
+  userId: string;
+  /** The request the certificate was issued for. */
+  requestId: string;
+  commonName: string;
+  /** Most specific first, as on the manual's renewal screen. */
+  organizationalUnits: string[];
+  organization: string;
+  country: string;
+  /** CN first, as the manual lists it: CN=emp002, OU=div1-1-1, …, C=JP. */
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export type CertificateRefusal = 'none' | 'foreign' | 'revoked' | 'expired' | 'notYetValid';
+
+export type CertificateCheck = { ok: true; certificate: PresentedCertificate } | { ok: false; refusal: CertificateRefusal };
+
+interface ParsedPeer {
+  presented: crypto.X509Certificate;
+  serial: string;
+  issuedBy: Map<Profile, boolean>;
+  names: Pick<PresentedCertificate, 'commonName' | 'organizationalUnits' | 'organization' | 'country' | 'subject'>;
+}
+
+function parseNames(raw: Buffer): ParsedPeer['names'] {
+  const name = new x509.X509Certificate(raw).subjectName;
+  const first = (type: string) => name.getField(type)[0] ?? '';
+  // ASN.1 order is C, O, OU (least specific first), CN; the screen shows the reverse.
+  const organizationalUnits = name.getField('OU').reverse();
+  const commonName = first('CN');
+  const rdns = [['CN', commonName], ...organizationalUnits.map((ou) => ['OU', ou]), ['O', first('O')], ['C', first('C')]];
+  return {
+    commonName,
+    organizationalUnits,
+    organization: first('O'),
+    country: first('C'),
+    subject: rdns.map(([type, value]) => `${type}=${value!.replace(/([,+"\\<>;=])/g, '\\$1')}`).join(', '),
+  };
+}
+
+export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAuthority; clock: Clock }) {
+  const caCertificates = new Map<Profile, Promise<crypto.X509Certificate>>();
+  // The peer's certificate never changes on a connection: parse it and verify its signature once per socket.
+  const peers = new WeakMap<TLSSocket, ParsedPeer | null>();
+
+  const caOf = (profile: Profile) => {
+    let cert = caCertificates.get(profile);
+    if (!cert) {
+      cert = ca.caCertificatePem(profile).then((pem) => new crypto.X509Certificate(pem));
+      cert.catch(() => caCertificates.delete(profile));
+      caCertificates.set(profile, cert);
+    }
+    return cert;
+  };
+
+  function peerOf(socket: TLSSocket): ParsedPeer | null {
+    let peer = peers.get(socket);
+    if (peer === undefined) {
+      const presented = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+      peer = presented ? { presented, serial: presented.serialNumber.toLowerCase(), issuedBy: new Map(), names: parseNames(presented.raw) } : null;
+      peers.set(socket, peer);
+    }
+    return peer;
+  }
+
+  async function issuedBy(peer: ParsedPeer, profile: Profile): Promise<boolean> {
+    let verdict = peer.issuedBy.get(profile);
+    if (verdict === undefined) {
+      const caCert = await caOf(profile);
+      verdict = peer.presented.checkIssued(caCert) && peer.presented.verify(caCert.publicKey);
+      peer.issuedBy.set(profile, verdict);
+    }
+    return verdict;
+  }
+
+  return async function check(socket: TLSSocket, profile: Profile): Promise<CertificateCheck> {
+    const peer = peerOf(socket);
+    if (!peer) return { ok: false, refusal: 'none' };
+    if (!(await issuedBy(peer, profile))) return { ok: false, refusal: 'foreign' };
+    // Revocation is read on every request: a keep-alive connection must not outlive a revocation.
+    const status = await ca.status(peer.serial);
+    if (status.status === 'unknown' || status.profile !== profile) return { ok: false, refusal: 'foreign' };
+    if (status.status === 'revoked') return { ok: false, refusal: 'revoked' };
+    const now = (await clock()).getTime();
+    if (now < status.notBefore.getTime()) return { ok: false, refusal: 'notYetValid' };
+    if (now >= status.notAfter.getTime()) return { ok: false, refusal: 'expired' };
+    return {
+      ok: true,
+      certificate: {
+        serial: status.serial,
+        profile,
+        userId: status.userId,
+        requestId: status.requestId,
+        ...peer.names,
+        notBefore: status.notBefore,
+        notAfter: status.notAfter,
+      },
+    };
+  };
+}
+
+export type ClientCertificateCheck = ReturnType<typeof createClientCertificateCheck>;

@@ -1,0 +1,46 @@
+// Any error as a Japanese page: our HttpErrors carry their message; others get one by status, never a stack trace.
+import type { ErrorRequestHandler } from 'express';
+import type { Logger } from '../../activities/infra/logger';
+import { HttpError } from '../errors';
+import { MESSAGES } from './messages';
+import { messagePage } from './pages';
+import type { MenuEntry } from './layout';
+
+const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
+
+export function japaneseMessage(err: HttpError): string {
+  if (JAPANESE.test(err.message)) return err.message;
+  if (err.status === 404) return MESSAGES.notFound;
+  if (err.status === 401) return MESSAGES.sessionInvalid;
+  if (err.status >= 500) return MESSAGES.internal;
+  return MESSAGES.badRequest;
+}
+
+const TITLES: Record<number, string> = { 401: 'セッションが無効です', 404: 'ページが見つかりません', 429: 'しばらくお待ちください' };
+
+/** For createApp's renderErrorPage hook: the pages of certflow's users look the same wherever an error ends up. */
+export function renderErrorPage(err: HttpError): string {
+  return messagePage({ title: TITLES[err.status] ?? 'エラー', message: japaneseMessage(err) });
+}
+
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const status = (err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode;
+  // body-parser's errors (too large, malformed, bad charset) carry a 4xx status.
+  if (typeof status === 'number' && status >= 400 && status < 500) return new HttpError(status, 'bad_request', MESSAGES.badRequest);
+  return new HttpError(500, 'internal_error', MESSAGES.internal);
+}
+
+/** The error handler of the user's pages: always HTML, with the menu of the part of the site the user was in. */
+export function pageErrorHandler(logger: Logger | undefined, chrome?: (params: Record<string, string>) => { menu: MenuEntry[]; topLinks: MenuEntry[] } | undefined): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const httpError = toHttpError(err);
+    if (httpError.status >= 500) logger?.error({ err, path: req.path }, 'page failed');
+    else logger?.info({ status: httpError.status, code: httpError.code, path: req.path }, 'page refused');
+    if (res.headersSent) return;
+    res
+      .status(httpError.status)
+      .type('html')
+      .send(messagePage({ title: TITLES[httpError.status] ?? 'エラー', message: japaneseMessage(httpError), chrome: chrome?.(req.params as Record<string, string>) }));
+  };
+}

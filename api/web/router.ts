@@ -1,0 +1,217 @@
+// The plain-HTTP side of the user's pages: enrollment (ユーザ認証 → menu → 鍵の取得 → Download), CRLs and CA certificates.
+import express, { Router, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../../activities/infra/db';
+import type { Logger } from '../../activities/infra/logger';
+import type { CertificateAuthority, CertificateProfile } from '../../activities/pki';
+import { createRequestStore } from '../../activities/stores/requests';
+import { PROFILES, type Profile } from '../../workflows/definitions';
+import { HttpError } from '../errors';
+import { createEnrollmentLogin, DEFAULT_LOCKOUT, type LockoutPolicy } from './enrollment-login';
+import { createKeyRetrieval, formField, readKeyRetrievalForm, type Clock } from './key-retrieval';
+import { MESSAGES } from './messages';
+import {
+  contactPage,
+  downloadPage,
+  enrollmentMenu,
+  enrollmentPaths,
+  enrollmentTopPage,
+  keyRetrievalPage,
+  loginPage,
+  messagePage,
+  noticesPage,
+  requestListPage,
+  type SupportContact,
+} from './pages';
+import { pageErrorHandler } from './pages-errors';
+import { consumeFormToken, idleTimeout, issueFormToken, sessions } from './session';
+
+export interface WebDeps {
+  db: Db;
+  /** The process's one Temporal client. */
+  client: Client;
+  ca: CertificateAuthority;
+  profiles: Record<Profile, CertificateProfile>;
+  support: SupportContact;
+  /** config.sessionSecret */
+  sessionSecret: string;
+  /** Business time (download deadlines, CRL dates); the wall clock unless a test runs on Temporal's skipped time. */
+  clock?: Clock;
+  /** Idle time after which a login session ends (default 15 minutes). */
+  idleTimeoutMs?: number;
+  lockout?: LockoutPolicy;
+  /** Login attempts per client address and minute (default 20). */
+  loginAttemptsPerMinute?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60_000;
+export const ENROLLMENT_COOKIE = 'certflow.enroll';
+
+export function isProfile(value: unknown): value is Profile {
+  return typeof value === 'string' && (PROFILES as readonly string[]).includes(value);
+}
+
+/** The profile named in the path, or a 404 page. */
+export function profileParam(req: Request): Profile {
+  const profile = req.params.profile;
+  if (!isProfile(profile)) throw HttpError.notFound(MESSAGES.notFound);
+  return profile;
+}
+
+/** GET /crl/<profile>.crl and GET /ca/<profile>.pem: what relying parties fetch; no session. */
+export function publicationRouter({ ca, clock = () => new Date() }: Pick<WebDeps, 'ca' | 'clock'>): Router {
+  const router = Router();
+  const profileFrom = (file: string, suffix: string) => {
+    const name = file.endsWith(suffix) ? file.slice(0, -suffix.length) : '';
+    if (!isProfile(name)) throw HttpError.notFound(`no such profile: ${file}`);
+    return name;
+  };
+  router.get('/crl/:file', async (req, res) => {
+    const profile = profileFrom(req.params.file, '.crl');
+    const der = await ca.crl(profile, await clock());
+    res.set('Cache-Control', 'public, max-age=60').type('application/pkix-crl').send(der);
+  });
+  router.get('/ca/:file', async (req, res) => {
+    const profile = profileFrom(req.params.file, '.pem');
+    res.set('Cache-Control', 'public, max-age=3600').type('application/x-pem-file').send(await ca.caCertificatePem(profile));
+  });
+  return router;
+}
+
+export function createWebRouter(deps: WebDeps): Router {
+  const clock = deps.clock ?? (() => new Date());
+  const idleTimeoutMs = deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const login = createEnrollmentLogin(deps.db, deps.lockout ?? DEFAULT_LOCKOUT);
+  const keys = createKeyRetrieval({ db: deps.db, client: deps.client, ca: deps.ca, clock });
+  const requests = createRequestStore(deps.db);
+
+  const router = Router();
+  router.use(publicationRouter({ ca: deps.ca, clock }));
+
+  const enroll = Router({ mergeParams: true });
+  router.use('/enroll/:profile', (req, _res, next) => (profileParam(req), next()), sessions({ secret: deps.sessionSecret, cookieName: ENROLLMENT_COOKIE, secure: false, idleTimeoutMs }), idleTimeout(idleTimeoutMs), enroll);
+  enroll.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));
+  enroll.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    res.set('X-Frame-Options', 'DENY');
+    next();
+  });
+
+  const service = (profile: Profile) => ({ profile, serviceName: deps.profiles[profile].serviceName });
+  const chromeOf = (req: Request) => enrollmentMenu(profileParam(req));
+
+  /** The logged-in user of this profile, or the page telling them to start again from the mail. */
+  function loggedIn(req: Request): { profile: Profile; userId: string } {
+    const profile = profileParam(req);
+    const who = req.session.enrollment;
+    if (!who || who.profile !== profile) throw new HttpError(401, 'session_invalid', MESSAGES.sessionInvalid);
+    return { profile, userId: who.userId };
+  }
+
+  const sendPage = (res: Response, status: number, body: string) => res.status(status).type('html').send(body);
+
+  enroll.get('/login', (req, res) => {
+    const profile = profileParam(req);
+    sendPage(res, 200, loginPage({ service: service(profile), token: issueFormToken(req) }));
+  });
+
+  const loginLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: deps.loginAttemptsPerMinute ?? 20,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (req, res) => sendPage(res, 429, messagePage({ title: 'しばらくお待ちください', message: MESSAGES.loginRateLimited })),
+  });
+
+  enroll.post('/login', loginLimiter, async (req, res) => {
+    const profile = profileParam(req);
+    let userId = '';
+    try {
+      consumeFormToken(req);
+      userId = (formField(req.body, 'userId', { maxLength: 64 }) ?? '').trim();
+      const password = formField(req.body, 'password', { maxLength: 128 }) ?? '';
+      if (!userId || !password) throw new HttpError(401, 'login_failed', MESSAGES.loginFailed);
+      const user = await login.authenticate(profile, userId, password);
+      if (!user) throw new HttpError(401, 'login_failed', MESSAGES.loginFailed);
+      // A fresh session at login: an identifier planted before it (session fixation) is worth nothing after.
+      await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+      req.session.enrollment = { profile, userId: user.userId };
+      req.session.lastSeenAt = Date.now();
+      res.redirect(303, enrollmentPaths(profile).menu);
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status >= 500) throw err;
+      sendPage(res, err.status, loginPage({ service: service(profile), token: issueFormToken(req), userId: userId.slice(0, 64), error: err.message }));
+    }
+  });
+
+  enroll.get('/logout', (req, res) => {
+    req.session.destroy(() => {
+      res.clearCookie(ENROLLMENT_COOKIE);
+      sendPage(res, 200, messagePage({ title: 'ログアウト', message: MESSAGES.loggedOut }));
+    });
+  });
+
+  enroll.get('/', (req, res) => {
+    const { profile, userId } = loggedIn(req);
+    sendPage(res, 200, enrollmentTopPage({ profile, userId }));
+  });
+
+  enroll.get('/key', (req, res) => {
+    loggedIn(req);
+    sendPage(res, 200, keyRetrievalPage({ chrome: chromeOf(req), action: enrollmentPaths(profileParam(req)).key, token: issueFormToken(req) }));
+  });
+
+  enroll.post('/key', async (req, res) => {
+    const { profile, userId } = loggedIn(req);
+    const typed = typeof req.body?.requestId === 'string' ? req.body.requestId.slice(0, 15) : undefined;
+    try {
+      consumeFormToken(req);
+      const form = readKeyRetrievalForm(req.body, userId);
+      const request = await keys.ownedRequest(form.requestId, { profile, userId, kinds: ['new', 'reissue'] });
+      req.session.pendingDownload = await keys.prepare(request, form.password);
+      res.redirect(303, enrollmentPaths(profile).download);
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status >= 500) throw err;
+      sendPage(res, err.status, keyRetrievalPage({ chrome: chromeOf(req), action: enrollmentPaths(profile).key, token: issueFormToken(req), requestId: typed, error: err.message }));
+    }
+  });
+
+  enroll.get('/download', (req, res) => {
+    const { profile, userId } = loggedIn(req);
+    const pending = req.session.pendingDownload;
+    if (!pending || pending.userId !== userId || pending.profile !== profile) throw new HttpError(409, 'nothing_to_download', MESSAGES.nothingToDownload);
+    sendPage(res, 200, downloadPage({ chrome: chromeOf(req), action: enrollmentPaths(profile).download, token: issueFormToken(req), downloadDeadline: pending.downloadDeadline }));
+  });
+
+  enroll.post('/download', async (req, res) => {
+    const { profile, userId } = loggedIn(req);
+    consumeFormToken(req);
+    const pending = req.session.pendingDownload;
+    const file = await keys.download(pending && pending.userId === userId && pending.profile === profile ? pending : undefined);
+    delete req.session.pendingDownload;
+    await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+    res.attachment(file.fileName).type('application/x-pkcs12').send(file.pkcs12);
+    await keys.confirmDownload(pending!);
+  });
+
+  enroll.get('/requests', async (req, res) => {
+    const { profile, userId } = loggedIn(req);
+    const rows = await requests.list({ userId, profile, limit: 50 });
+    sendPage(res, 200, requestListPage({ profile, rows: rows.filter((r) => r.status !== 'reserved') }));
+  });
+
+  enroll.get('/notices', (req, res) => {
+    loggedIn(req);
+    sendPage(res, 200, noticesPage({ chrome: chromeOf(req) }));
+  });
+
+  enroll.get('/contact', (req, res) => {
+    const profile = profileParam(req);
+    sendPage(res, 200, contactPage({ chrome: chromeOf(req), support: deps.support, serviceName: deps.profiles[profile].serviceName }));
+  });
+
+  enroll.use(pageErrorHandler(deps.logger, (params) => (isProfile(params.profile) ? enrollmentMenu(params.profile) : undefined)));
+  return router;
+}

@@ -1,0 +1,207 @@
+// Bad input on every page and endpoint: a clear Japanese message, the right status, nothing changed, never a 500.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createUserStore } from '../../activities/stores/users';
+import { PKCS12_PASSWORD_MESSAGES_JA } from '../../activities/pki';
+import { MESSAGES } from '../../api/web/messages';
+import { REFUSALS_JA } from '../../api/tls/pages';
+import { statusQuery } from '../../workflows/definitions';
+import { readEnrollmentMails, registerUser, startWebHarness, tlsRequest, waitFor, type RegisteredUser, type WebHarness } from './harness';
+import { errorText, Visitor } from './visitor';
+
+const DAY = 86_400_000;
+const IDLE_MS = 1500;
+
+describe('bad input on the user pages', () => {
+  let h: WebHarness;
+  let alice: RegisteredUser & { password: string };
+  let bob: RegisteredUser & { password: string };
+
+  beforeAll(async () => {
+    h = await startWebHarness({ idleTimeoutMs: IDLE_MS, lockout: { maxFailures: 3, lockMs: 60 * 60_000 }, loginAttemptsPerMinute: 40 });
+    const a = await registerUser(h, 'emp101');
+    const b = await registerUser(h, 'emp202');
+    alice = { ...a, password: (await readEnrollmentMails(h, a)).password };
+    bob = { ...b, password: (await readEnrollmentMails(h, b)).password };
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const state = (user: RegisteredUser) => h.env.client.workflow.getHandle(user.workflowId).query(statusQuery).then((s) => s.state);
+
+  it('when the user ID is unknown or the password wrong, then the same message and status come back', async () => {
+    const unknown = await new Visitor(h.httpUrl).login('kdanshinnet', 'nobody99', 'whatever-password');
+    const wrong = await new Visitor(h.httpUrl).login('kdanshinnet', bob.userId, 'wrong-password');
+    const empty = await new Visitor(h.httpUrl).login('kdanshinnet', '', '');
+    for (const r of [unknown, wrong, empty]) {
+      expect(r.status).toBe(401);
+      expect(errorText(r.body)).toBe(MESSAGES.loginFailed);
+    }
+    // The typed user ID is shown back escaped, never as markup.
+    const hostile = await new Visitor(h.httpUrl).login('kdanshinnet', '<script>x</script>', 'pw');
+    expect(hostile.body).not.toContain('<script>x</script>');
+    expect(hostile.body).toContain('&lt;script&gt;x&lt;/script&gt;');
+    await createUserStore(h.runtime.db).resetFailedLogins(bob.userId);
+  });
+
+  it('when a user fails too often, then even the right password is refused alike until support unlocks them', async () => {
+    for (let i = 0; i < 3; i++) expect((await new Visitor(h.httpUrl).login('kdanshinnet', bob.userId, `bad-${i}-password`)).status).toBe(401);
+    const locked = await new Visitor(h.httpUrl).login('kdanshinnet', bob.userId, bob.password);
+    expect(locked.status).toBe(401);
+    expect(errorText(locked.body)).toBe(MESSAGES.loginFailed);
+    expect((await createUserStore(h.runtime.db).find(bob.userId, 'kdanshinnet'))?.lockedUntil).toBeDefined();
+    await createUserStore(h.runtime.db).resetFailedLogins(bob.userId); // what support's unlock does
+    const unlocked = await new Visitor(h.httpUrl).login('kdanshinnet', bob.userId, bob.password);
+    expect(unlocked).toMatchObject({ status: 303, location: '/enroll/kdanshinnet/' });
+  });
+
+  it('when a form comes without its token or a second time, then it is refused and the session cookie is HttpOnly and SameSite', async () => {
+    const v = new Visitor(h.httpUrl);
+    const page = await v.get('/enroll/kdanshinnet/login');
+    const cookie = page.res.headers.getSetCookie().join('\n');
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const forged = await v.post('/enroll/kdanshinnet/login', { userId: alice.userId, password: alice.password });
+    expect(forged.status).toBe(403);
+    expect(errorText(forged.body)).toBe(MESSAGES.formTokenInvalid);
+    const formToken = await v.token('/enroll/kdanshinnet/login');
+    expect((await v.post('/enroll/kdanshinnet/login', { formToken, userId: alice.userId, password: alice.password })).status).toBe(303);
+    const replayed = await v.post('/enroll/kdanshinnet/login', { formToken, userId: alice.userId, password: alice.password });
+    expect(replayed.status).toBe(403);
+  });
+
+  it('when pages behind the login are opened without one, then the page says to start again from the mail', async () => {
+    for (const p of ['/enroll/kdanshinnet/', '/enroll/kdanshinnet/key', '/enroll/kdanshinnet/download']) {
+      const r = await new Visitor(h.httpUrl).get(p);
+      expect(r.status).toBe(401);
+      expect(errorText(r.body)).toBe(MESSAGES.sessionInvalid);
+    }
+    const posted = await new Visitor(h.httpUrl).post('/enroll/kdanshinnet/key', { requestId: alice.requestId, password: 'x', passwordConfirmation: 'x' });
+    expect(posted.status).toBe(401);
+  });
+
+  it('when the key retrieval form is wrong in any way, then it says what is wrong and the request does not move', async () => {
+    const v = new Visitor(h.httpUrl);
+    expect((await v.login('kdanshinnet', alice.userId, alice.password)).status).toBe(303);
+    const submit = async (fields: Record<string, string | string[]>) => v.post('/enroll/kdanshinnet/key', { formToken: await v.token('/enroll/kdanshinnet/key'), ...fields });
+    const good = 'Good-password-1';
+    const cases: Array<[string, Record<string, string | string[]>, number, string]> = [
+      ["someone else's request ID", { requestId: bob.requestId, password: good, passwordConfirmation: good }, 422, MESSAGES.requestIdInvalid],
+      ['an unknown request ID', { requestId: '209901010000001', password: good, passwordConfirmation: good }, 422, MESSAGES.requestIdInvalid],
+      ['a malformed request ID', { requestId: 'abc', password: good, passwordConfirmation: good }, 422, MESSAGES.requestIdInvalid],
+      ['mismatched passwords', { requestId: alice.requestId, password: good, passwordConfirmation: `${good}x` }, 422, MESSAGES.passwordMismatch],
+      ['a short password', { requestId: alice.requestId, password: 'short', passwordConfirmation: 'short' }, 422, PKCS12_PASSWORD_MESSAGES_JA.tooShort],
+      ['non-ASCII password', { requestId: alice.requestId, password: 'パスワード12345678', passwordConfirmation: 'パスワード12345678' }, 422, PKCS12_PASSWORD_MESSAGES_JA.notPrintableAscii],
+      ['an overlong password', { requestId: alice.requestId, password: 'a'.repeat(300), passwordConfirmation: 'a'.repeat(300) }, 422, MESSAGES.fieldTooLong],
+      ['a missing password', { requestId: alice.requestId }, 422, MESSAGES.passwordMissing],
+      ['a repeated field', { requestId: [alice.requestId, bob.requestId], password: good, passwordConfirmation: good }, 400, MESSAGES.badRequest],
+    ];
+    for (const [what, fields, status, message] of cases) {
+      const r = await submit(fields);
+      expect({ what, status: r.status, message: errorText(r.body) }).toEqual({ what, status, message });
+    }
+    const huge = await v.post('/enroll/kdanshinnet/key', { formToken: await v.token('/enroll/kdanshinnet/key'), requestId: 'x'.repeat(10_000) });
+    expect(huge.status).toBe(413);
+    expect(errorText(huge.body)).toBe(MESSAGES.badRequest);
+    expect(await state(alice)).toBe('awaitingKeyRetrieval');
+    expect(await state(bob)).toBe('awaitingKeyRetrieval');
+  });
+
+  it('when the key is retrieved and downloaded, then the file is <userId>.p12 as application/x-pkcs12, and a second download or retrieval is refused', async () => {
+    const v = new Visitor(h.httpUrl);
+    await v.login('kdanshinnet', alice.userId, alice.password);
+    const password = 'Alice-pkcs12-pw';
+    const submitted = await v.post('/enroll/kdanshinnet/key', { formToken: await v.token('/enroll/kdanshinnet/key'), requestId: alice.requestId, password, passwordConfirmation: password });
+    expect(submitted).toMatchObject({ status: 303, location: '/enroll/kdanshinnet/download' });
+    const downloadToken = await v.token('/enroll/kdanshinnet/download');
+    const download = await v.post('/enroll/kdanshinnet/download', { formToken: downloadToken });
+    expect(download.status).toBe(200);
+    expect(download.res.headers.get('content-type')).toBe('application/x-pkcs12');
+    expect(download.res.headers.get('content-disposition')).toMatch(/^attachment; filename="?emp101\.p12"?$/);
+    const file = path.join(h.dir, 'alice.p12');
+    fs.writeFileSync(file, Buffer.from(await download.res.arrayBuffer()));
+    expect(execFileSync('openssl', ['pkcs12', '-in', file, '-passin', `pass:${password}`, '-nokeys', '-clcerts'], { encoding: 'utf8' })).toMatch(/CN\s*=\s*emp101/);
+    await waitFor(async () => (await state(alice)) === 'active', 'alice active');
+    expect((await v.post('/enroll/kdanshinnet/download', { formToken: downloadToken })).status).toBe(403);
+    const again = await v.post('/enroll/kdanshinnet/download', { formToken: await v.token('/enroll/kdanshinnet/key') });
+    expect(errorText(again.body)).toBe(MESSAGES.nothingToDownload);
+    const retrieval = await v.post('/enroll/kdanshinnet/key', { formToken: await v.token('/enroll/kdanshinnet/key'), requestId: alice.requestId, password, passwordConfirmation: password });
+    expect(retrieval.status).toBe(409);
+    expect(errorText(retrieval.body)).toBe(MESSAGES.keyAlreadyRetrieved);
+  });
+
+  it('when a logged-in session stays idle past the timeout, then the next page says the session is no longer valid', async () => {
+    const v = new Visitor(h.httpUrl);
+    await v.login('kdanshinnet', bob.userId, bob.password);
+    expect((await v.get('/enroll/kdanshinnet/')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, IDLE_MS + 500));
+    const after = await v.get('/enroll/kdanshinnet/key');
+    expect(after.status).toBe(401);
+    expect(errorText(after.body)).toBe(MESSAGES.sessionInvalid);
+  });
+
+  it('when the TLS listener gets no certificate, a foreign one, or one of the other profile, then pages explain and the gate says forbidden', async () => {
+    const none = await tlsRequest(h, '/renew/kdanshinnet/');
+    expect(none.status).toBe(403);
+    expect(errorText(none.body)).toBe(REFUSALS_JA.none);
+    const dir = fs.mkdtempSync(path.join(h.dir, 'foreign-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`, '-subj', '/CN=emp101/O=sampleCompany/C=JP', '-days', '30'], { stdio: 'pipe' });
+    const foreign = { key: fs.readFileSync(`${dir}/k.pem`, 'utf8'), cert: fs.readFileSync(`${dir}/c.pem`, 'utf8') };
+    expect(await tlsRequest(h, '/portal/kdanshinnet/', foreign)).toMatchObject({ status: 403, body: 'forbidden' });
+    expect(errorText((await tlsRequest(h, '/renew/kdanshinnet/apply', foreign)).body)).toBe(REFUSALS_JA.foreign);
+    const alicePfx = { pfx: fs.readFileSync(path.join(h.dir, 'alice.p12')), passphrase: 'Alice-pkcs12-pw' };
+    expect(await tlsRequest(h, '/portal/kdanshinnet/', alicePfx)).toMatchObject({ status: 200 });
+    expect(await tlsRequest(h, '/portal/nissay/', alicePfx)).toMatchObject({ status: 403, body: 'forbidden' });
+    expect(await tlsRequest(h, '/portal/nobody/', alicePfx)).toMatchObject({ status: 403, body: 'forbidden' });
+    // Renewal pages with the good certificate but bad request IDs.
+    expect((await tlsRequest(h, `/renew/kdanshinnet/key?requestId=${bob.requestId}`, alicePfx)).status).toBe(404);
+    expect((await tlsRequest(h, '/renew/kdanshinnet/processing/12345', alicePfx)).status).toBe(404);
+    const forged = await tlsRequest(h, '/renew/kdanshinnet/apply', { ...alicePfx, method: 'POST', body: 'formToken=forged' });
+    expect(forged.status).toBe(403);
+    expect(await state(alice)).toBe('active');
+  });
+
+  it('when CRLs and CA certificates are asked for, then each profile gets its own and unknown ones a 404 page', async () => {
+    for (const profile of ['kdanshinnet', 'nissay'] as const) {
+      const crl = await fetch(`${h.httpUrl}/crl/${profile}.crl`);
+      expect(crl.status).toBe(200);
+      expect(crl.headers.get('content-type')).toBe('application/pkix-crl');
+      const der = path.join(h.dir, `${profile}.crl`);
+      fs.writeFileSync(der, Buffer.from(await crl.arrayBuffer()));
+      const ca = await fetch(`${h.httpUrl}/ca/${profile}.pem`);
+      const caFile = path.join(h.dir, `${profile}-ca.pem`);
+      fs.writeFileSync(caFile, await ca.text());
+      const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', der, '-CAfile', caFile, '-noout', '-issuer', '-nextupdate'], { encoding: 'utf8', stdio: 'pipe' });
+      expect(text).toContain(h.runtime.profiles[profile].caCommonName);
+      expect(text).toContain('nextUpdate=');
+    }
+    for (const p of ['/crl/other.crl', '/ca/kdanshinnet.der', '/enroll/other/login']) {
+      const r = await fetch(`${h.httpUrl}${p}`, { headers: { accept: 'text/html' } });
+      expect(r.status).toBe(404);
+      expect(await r.text()).toContain(MESSAGES.notFound);
+    }
+  });
+
+  it('when the guide mail is past its 30 days, then key retrieval says so and nothing is issued', async () => {
+    const carol = await registerUser(h, 'emp303');
+    const { password } = await readEnrollmentMails(h, carol);
+    await h.env.sleep(31 * DAY);
+    await waitFor(async () => (await state(carol)) === 'requestExpired', 'the request to expire');
+    const v = new Visitor(h.httpUrl);
+    expect((await v.login('kdanshinnet', carol.userId, password)).status).toBe(303);
+    const r = await v.post('/enroll/kdanshinnet/key', { formToken: await v.token('/enroll/kdanshinnet/key'), requestId: carol.requestId, password: 'Carol-pkcs12-pw', passwordConfirmation: 'Carol-pkcs12-pw' });
+    expect(r.status).toBe(409);
+    expect(errorText(r.body)).toBe(MESSAGES.requestExpired);
+    expect(await h.runtime.ca.certificatesOf('kdanshinnet', carol.userId)).toEqual([]);
+  });
+
+  it('when logins come too fast from one address, then they are rate limited with a Japanese page', async () => {
+    let last = { status: 0, body: '' };
+    for (let i = 0; i < 45 && last.status !== 429; i++) last = await new Visitor(h.httpUrl).login('kdanshinnet', 'nobody', 'nothing-here');
+    expect(last.status).toBe(429);
+    expect(errorText(last.body)).toBe(MESSAGES.loginRateLimited);
+  });
+});

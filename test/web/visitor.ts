@@ -1,0 +1,59 @@
+// A cookie-keeping HTTP visitor for the plain listener, reading form tokens from the pages as a browser would.
+export class Visitor {
+  private cookies = new Map<string, string>();
+
+  constructor(private readonly baseUrl: string) {}
+
+  private remember(res: Response): void {
+    for (const header of res.headers.getSetCookie()) {
+      const [pair] = header.split(';');
+      const [name, ...value] = pair!.split('=');
+      this.cookies.set(name!.trim(), value.join('='));
+    }
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    return { accept: 'text/html', ...(cookie ? { cookie } : {}), ...extra };
+  }
+
+  async get(path: string): Promise<{ status: number; body: string; res: Response }> {
+    const res = await fetch(`${this.baseUrl}${path}`, { headers: this.headers(), redirect: 'manual' });
+    this.remember(res);
+    return { status: res.status, body: await res.text(), res };
+  }
+
+  /** Posts the fields as a urlencoded form; a field given as an array is repeated. */
+  async post(path: string, fields: Record<string, string | string[]>): Promise<{ status: number; body: string; res: Response; location?: string }> {
+    const form = new URLSearchParams();
+    for (const [k, v] of Object.entries(fields)) for (const one of Array.isArray(v) ? v : [v]) form.append(k, one);
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/x-www-form-urlencoded' }),
+      body: form.toString(),
+      redirect: 'manual',
+    });
+    this.remember(res);
+    const location = res.headers.get('location') ?? undefined;
+    const isBinary = (res.headers.get('content-type') ?? '').includes('pkcs12');
+    return { status: res.status, body: isBinary ? '' : await res.text(), res, location };
+  }
+
+  /** The form token of the page at path. */
+  async token(path: string): Promise<string> {
+    const page = await this.get(path);
+    const token = /name="formToken" value="([^"]+)"/.exec(page.body)?.[1];
+    if (!token) throw new Error(`no form on ${path} (status ${page.status}): ${page.body.slice(0, 300)}`);
+    return token;
+  }
+
+  async login(profile: string, userId: string, password: string) {
+    const formToken = await this.token(`/enroll/${profile}/login`);
+    return this.post(`/enroll/${profile}/login`, { formToken, userId, password });
+  }
+}
+
+/** The message in the page's error box. */
+export function errorText(body: string): string | undefined {
+  return /<div class="error" role="alert">([^<]*)<\/div>/.exec(body)?.[1];
+}

@@ -13,6 +13,9 @@ import {
   statusQuery,
   type CertificateStatus,
 } from '../../workflows/definitions';
+import fs from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
 import { createTestDb } from '../support/db';
 import { CountingCa, RecordingMailer } from '../support/lifecycle-fakes';
 import { reserveRequest, startCertificate } from '../support/lifecycle-harness';
@@ -44,14 +47,39 @@ describe('the certificate workflow on the time-skipping server', () => {
     running = worker.run();
   });
 
+  // CERTFLOW_RECORD_HISTORIES=1 rewrites test/lifecycle/histories/, which the replay test runs against today's code.
+  const recorded = new Map<string, string[]>();
+  afterEach(() => {
+    const name = expect.getState().currentTestName ?? 'unnamed';
+    recorded.set(name, startedWorkflowIds.splice(0));
+  });
+
   afterAll(async () => {
+    if (process.env.CERTFLOW_RECORD_HISTORIES === '1') {
+      const dir = path.join(__dirname, 'histories');
+      fs.mkdirSync(dir, { recursive: true });
+      let index = 0;
+      for (const [name, ids] of recorded) {
+        index += 1;
+        for (const id of ids) {
+          const history = await env.client.workflow.getHandle(id).fetchHistory();
+          const slug = name.replace(/^the certificate workflow on the time-skipping server /, '').replace(/[^a-z0-9]+/gi, '-').slice(0, 60).replace(/-$/, '');
+          fs.writeFileSync(path.join(dir, `${String(index).padStart(2, '0')}-${slug}--${id}.json`), JSON.stringify(temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String }), null, 1));
+        }
+      }
+    }
     worker?.shutdown();
     await running;
     await env?.teardown();
     await testDb?.destroy();
   });
 
-  const start = () => startCertificate(env.client, testDb.db, taskQueue, `emp${String(++userCount).padStart(3, '0')}`);
+  const startedWorkflowIds: string[] = [];
+  const start = async () => {
+    const started = await startCertificate(env.client, testDb.db, taskQueue, `emp${String(++userCount).padStart(3, '0')}`);
+    startedWorkflowIds.push(started.workflowId);
+    return started;
+  };
   const status = (h: WorkflowHandle) => h.query(statusQuery);
   // Server time, not the wall clock: earlier tests have already skipped it ahead.
   const untilNoticeOf = async (s: CertificateStatus, daysBefore: number) => Date.parse(s.notAfter!) - daysBefore * DAY - (await env.currentTimeMs());
@@ -137,6 +165,7 @@ describe('the certificate workflow on the time-skipping server', () => {
     );
     await env.sleep(await untilNoticeOf(await status(handle), 20));
     const result = await handle.executeUpdate(requestRenewalUpdate, { args: [{ successorRequestId: successor.requestId }] });
+    startedWorkflowIds.push(result.workflowId);
     expect(result.workflowId).toBe(successor.workflowId);
     const next = env.client.workflow.getHandle(successor.workflowId);
     expect(await status(next)).toMatchObject({ state: 'awaitingKeyRetrieval', kind: 'renewal', predecessorWorkflowId: workflowId });
@@ -156,6 +185,7 @@ describe('the certificate workflow on the time-skipping server', () => {
     const successor = await reserveRequest(testDb.db, `emp${String(userCount).padStart(3, '0')}`, 'reissue');
     expect(await updateRejection(handle.executeUpdate(retrieveKeyUpdate))).toMatch(/key retrieval is not possible: the request is active/);
     const result = await handle.executeUpdate(reissueUpdate, { args: [{ successorRequestId: successor.requestId, agent: 'support-1' }] });
+    startedWorkflowIds.push(result.workflowId);
     expect(result.requestId).toBe(successor.requestId);
     expect(ca.revoked).toContainEqual(expect.objectContaining({ serial, reason: 'superseded' }));
     const final = await handle.result();

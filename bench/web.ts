@@ -1,0 +1,142 @@
+// Benchmark: the login page, a CRL and the portal gate, each offered 1,000 requests/s for 20 s over 100 connections
+// (loopback), against bare Express "hello" endpoints (HTTP, and HTTPS with the same client certificate) in the same run.
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import autocannon from 'autocannon';
+import express from 'express';
+import { Client, Connection } from '@temporalio/client';
+import { createApp } from '../api/app';
+import { createTlsServer } from '../api/tls/server';
+import { createSelfSignedServerCertificate } from '../api/tls/server-certificate';
+import { renderErrorPage } from '../api/web/pages-errors';
+import { createWebRouter } from '../api/web/router';
+import { createLogger } from '../activities/infra/logger';
+import { loadConfig } from '../worker/config';
+import { createRuntime } from '../worker/runtime';
+
+const SECONDS = Number(process.env.BENCH_WEB_SECONDS ?? 20);
+const RATE = 1000;
+const CONNECTIONS = 100;
+const PFX_PASSWORD = 'bench-pkcs12-password';
+
+interface Endpoints {
+  httpBase: string;
+  tlsBase: string;
+  helloHttp: string;
+  helloTls: string;
+  pfxBase64: string;
+}
+
+/** The child: certflow's two listeners on a fresh data dir, a certificate to present, and the bare baselines. */
+async function runServers(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-bench-web-'));
+  const config = loadConfig({
+    CERTFLOW_DATA_DIR: dir,
+    CERTFLOW_CA_PASSPHRASE: 'bench-ca-passphrase',
+    CERTFLOW_DATA_KEY: '3c'.repeat(32),
+    CERTFLOW_SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
+    CERTFLOW_LOG_LEVEL: 'silent',
+  });
+  const runtime = await createRuntime(config);
+  // The pages measured here never reach Temporal; a lazy connection is never dialled.
+  const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
+  const logger = createLogger('silent');
+  const deps = { db: runtime.db, client, ca: runtime.ca, profiles: runtime.profiles, support: config.support, sessionSecret: config.sessionSecret, logger };
+  const now = new Date();
+  await runtime.ca.issue({
+    requestId: '202611250000001',
+    profile: 'kdanshinnet',
+    userId: 'bench001',
+    organizationalUnits: ['div1-1-1', 'div1-1', 'div1'],
+    organization: 'sampleCompany',
+    country: 'JP',
+    email: 'bench001@bank-a.example.jp',
+    subscriberId: 'bench001',
+    notBefore: new Date(now.getTime() - 60_000),
+    notAfter: new Date(now.getTime() + 365 * 86_400_000),
+  });
+  const pfx = await runtime.ca.buildPkcs12('202611250000001', PFX_PASSWORD, { userId: 'bench001' });
+
+  const listen = (server: http.Server | https.Server) =>
+    new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  const app = createApp({ db: runtime.db, temporal: client.connection as Connection, logger, routers: [createWebRouter(deps)], renderErrorPage });
+  const httpPort = await listen(http.createServer(app));
+  const serverCertificate = await createSelfSignedServerCertificate(['localhost', '127.0.0.1']);
+  const tlsPort = await listen(await createTlsServer({ ...deps, serverCertificate }));
+  const hello = express().get('/hello', (_req, res) => void res.type('text/plain').send('hello'));
+  const helloHttpPort = await listen(http.createServer(hello));
+  const helloTlsPort = await listen(
+    https.createServer({ key: serverCertificate.keyPem, cert: serverCertificate.certificatePem, requestCert: true, rejectUnauthorized: false }, hello),
+  );
+  const endpoints: Endpoints = {
+    httpBase: `http://127.0.0.1:${httpPort}`,
+    tlsBase: `https://127.0.0.1:${tlsPort}`,
+    helloHttp: `http://127.0.0.1:${helloHttpPort}/hello`,
+    helloTls: `https://127.0.0.1:${helloTlsPort}/hello`,
+    pfxBase64: pfx.toString('base64'),
+  };
+  process.send!(endpoints);
+  process.on('disconnect', async () => {
+    await runtime.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  });
+}
+
+interface Measured {
+  name: string;
+  p50: number;
+  p99: number;
+  rps: number;
+  errors: number;
+}
+
+async function measure(name: string, url: string, tlsOptions?: object): Promise<Measured> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    overallRate: RATE,
+    duration: SECONDS,
+    timeout: 10,
+    headers: { accept: 'text/html' },
+    ...(tlsOptions ? { tlsOptions } : {}),
+  } as autocannon.Options);
+  const errors = result.errors + result.timeouts + result.non2xx;
+  const measured = { name, p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors };
+  console.log(`${name.padEnd(24)} ${String(measured.rps).padStart(6)} req/s  p50 ${String(measured.p50).padStart(4)} ms  p99 ${String(measured.p99).padStart(4)} ms  errors ${errors}`);
+  return measured;
+}
+
+async function main(): Promise<void> {
+  const child = fork(__filename, ['--servers'], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const endpoints = await new Promise<Endpoints>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as Endpoints));
+    child.once('exit', (code) => reject(new Error(`the server process exited with ${code}`)));
+  });
+  const clientCertificate = { pfx: Buffer.from(endpoints.pfxBase64, 'base64'), passphrase: PFX_PASSWORD, rejectUnauthorized: false };
+  console.log(`${RATE} req/s offered for ${SECONDS} s over ${CONNECTIONS} connections, loopback; servers in one child process, ${os.cpus().length} cores`);
+  try {
+    const helloHttp = await measure('baseline http hello', endpoints.helloHttp);
+    const login = await measure('login page', `${endpoints.httpBase}/enroll/kdanshinnet/login`);
+    const crl = await measure('CRL', `${endpoints.httpBase}/crl/kdanshinnet.crl`);
+    const helloTls = await measure('baseline https hello', endpoints.helloTls, clientCertificate);
+    const gate = await measure('portal gate (mTLS)', `${endpoints.tlsBase}/portal/kdanshinnet/`, clientCertificate);
+    const ratio = (m: Measured, base: Measured) => (m.p99 / Math.max(base.p99, 1)).toFixed(2);
+    console.log(`p99 / baseline p99: login ${ratio(login, helloHttp)}, CRL ${ratio(crl, helloHttp)}, gate ${ratio(gate, helloTls)}`);
+    const errors = login.errors + crl.errors + gate.errors;
+    console.log(JSON.stringify({ bench: 'web', login_p99_ms: login.p99, crl_p99_ms: crl.p99, gate_p99_ms: gate.p99, errors }));
+  } finally {
+    child.disconnect();
+  }
+}
+
+if (process.argv.includes('--servers')) void runServers();
+else void main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,8 +1,10 @@
 // Every path of the certificate workflow on the real time-skipping server, three years of workflow time each.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createCertificateActivities } from '../../activities/certificate-activities';
+import type { Db } from '../../activities/infra/db';
 import { createRequestStore } from '../../activities/stores/requests';
 import {
   downloadConfirmedSignal,
@@ -13,38 +15,22 @@ import {
   statusQuery,
   type CertificateStatus,
 } from '../../workflows/definitions';
-import fs from 'node:fs';
-import path from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { createTestDb } from '../support/db';
-import { CountingCa, RecordingMailer } from '../support/lifecycle-fakes';
-import { reserveRequest, startCertificate } from '../support/lifecycle-harness';
-import { createTimeSkippingEnv } from '../support/temporal';
+import type { CountingCa, RecordingMailer } from '../support/lifecycle-fakes';
+import { reserveRequest } from '../support/lifecycle-harness';
+import { startLifecycleFixture, type LifecycleFixture } from '../support/lifecycle-worker';
 
 const DAY = 86_400_000;
-const taskQueue = 'lifecycle-paths';
 
 describe('the certificate workflow on the time-skipping server', () => {
+  let f: LifecycleFixture;
   let env: TestWorkflowEnvironment;
-  let testDb: Awaited<ReturnType<typeof createTestDb>>;
-  let worker: Worker;
-  let running: Promise<void>;
   let ca: CountingCa;
   let mailer: RecordingMailer;
-  let userCount = 0;
+  let db: Db;
 
   beforeAll(async () => {
-    env = await createTimeSkippingEnv();
-    testDb = await createTestDb();
-    ca = new CountingCa();
-    mailer = new RecordingMailer();
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createCertificateActivities({ db: testDb.db, ca, mailer }),
-    });
-    running = worker.run();
+    f = await startLifecycleFixture('lifecycle-paths');
+    ({ env, ca, mailer, db } = f);
   });
 
   // CERTFLOW_RECORD_HISTORIES=1 rewrites test/lifecycle/histories/, which the replay test runs against today's code.
@@ -68,15 +54,12 @@ describe('the certificate workflow on the time-skipping server', () => {
         }
       }
     }
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-    await testDb?.destroy();
+    await f?.stop();
   });
 
   const startedWorkflowIds: string[] = [];
   const start = async () => {
-    const started = await startCertificate(env.client, testDb.db, taskQueue, `emp${String(++userCount).padStart(3, '0')}`);
+    const started = await f.start();
     startedWorkflowIds.push(started.workflowId);
     return started;
   };
@@ -105,7 +88,7 @@ describe('the certificate workflow on the time-skipping server', () => {
     const final = await handle.result();
     expect(final.state).toBe('requestExpired');
     expect(mailer.kinds(requestId)).toEqual(['userIdNotice', 'acquisitionGuide', 'requestExpired']);
-    expect((await createRequestStore(testDb.db).find(requestId))?.status).toBe('requestExpired');
+    expect((await createRequestStore(db).find(requestId))?.status).toBe('requestExpired');
     await expect(handle.executeUpdate(retrieveKeyUpdate)).rejects.toThrow(); // the workflow has ended
   });
 
@@ -120,7 +103,7 @@ describe('the certificate workflow on the time-skipping server', () => {
     expect(s).toMatchObject({ state: 'active', serial: retrieval.serial });
     expect(s.refusalReason).toBeUndefined();
     expect(ca.destroyedKeys).toContain(requestId);
-    const row = await createRequestStore(testDb.db).find(requestId);
+    const row = await createRequestStore(db).find(requestId);
     expect(row).toMatchObject({ status: 'active', serial: retrieval.serial });
     expect(row?.notAfter?.toISOString()).toBe(retrieval.notAfter);
   });
@@ -159,7 +142,7 @@ describe('the certificate workflow on the time-skipping server', () => {
   it('when renewal is asked before T-30 it is refused; at T-20 it starts the successor, suppresses T-7, and the old one stays valid to its end', async () => {
     const { handle, requestId, workflowId } = await start();
     await activate(handle);
-    const successor = await reserveRequest(testDb.db, `emp${String(userCount).padStart(3, '0')}`, 'renewal');
+    const successor = await reserveRequest(db, f.lastUserId(), 'renewal');
     expect(await updateRejection(handle.executeUpdate(requestRenewalUpdate, { args: [{ successorRequestId: successor.requestId }] }))).toMatch(
       /renewal opens on/,
     );
@@ -182,7 +165,7 @@ describe('the certificate workflow on the time-skipping server', () => {
   it('when support reissues, then the old certificate is revoked (superseded) at once and the successor starts with its guide', async () => {
     const { handle, requestId, workflowId } = await start();
     const { serial } = await activate(handle);
-    const successor = await reserveRequest(testDb.db, `emp${String(userCount).padStart(3, '0')}`, 'reissue');
+    const successor = await reserveRequest(db, f.lastUserId(), 'reissue');
     expect(await updateRejection(handle.executeUpdate(retrieveKeyUpdate))).toMatch(/key retrieval is not possible: the request is active/);
     const result = await handle.executeUpdate(reissueUpdate, { args: [{ successorRequestId: successor.requestId, agent: 'support-1' }] });
     startedWorkflowIds.push(result.workflowId);

@@ -11,6 +11,11 @@ import { createCertflowWorker } from './worker';
 import { createApp } from '../api/app';
 import { createLogger } from '../activities/infra/logger';
 import { startDevMailbox, type DevMailbox } from '../activities/mail';
+import { createSupportRouter } from '../api/support/router';
+import { createWebRouter } from '../api/web/router';
+import { renderErrorPage } from '../api/web/pages-errors';
+import { createTlsServer } from '../api/tls/server';
+import { ensureTlsServerCertificate } from '../api/tls/server-certificate';
 
 const root = path.resolve(__dirname, '..');
 
@@ -37,6 +42,7 @@ async function main(): Promise<void> {
     assertPortFree(temporalHost, temporalPort, 'CERTFLOW_TEMPORAL_ADDRESS'),
     assertPortFree(temporalHost, config.temporal.uiPort, 'CERTFLOW_TEMPORAL_UI_PORT'),
     assertPortFree(config.http.host, config.http.port, 'CERTFLOW_HTTP_PORT'),
+    assertPortFree(config.http.host, config.http.tlsPort, 'CERTFLOW_TLS_PORT'),
     ...(useDevMailbox
       ? [assertPortFree('127.0.0.1', config.smtp.port, 'CERTFLOW_SMTP_PORT'), assertPortFree('127.0.0.1', config.mailbox.webPort, 'CERTFLOW_MAILBOX_WEB_PORT')]
       : []),
@@ -98,15 +104,38 @@ async function main(): Promise<void> {
       void shutdown(1);
     });
 
-    const app = createApp({ db: runtime.db, temporal: connection, logger, routers: [] });
-    void client;
+    const webDeps = {
+      db: runtime.db,
+      client,
+      ca: runtime.ca,
+      profiles: runtime.profiles,
+      support: config.support,
+      sessionSecret: config.sessionSecret,
+      logger,
+    };
+    const supportRouter = createSupportRouter({
+      db: runtime.db,
+      client,
+      taskQueue: config.temporal.taskQueue,
+      profiles: runtime.profiles,
+      sealedSecrets: runtime.sealedSecrets,
+      apiTokens: config.apiTokens,
+    });
+    const app = createApp({ db: runtime.db, temporal: connection, logger, routers: [supportRouter, createWebRouter(webDeps)], renderErrorPage });
     const server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
-    stops.push(() => new Promise((resolve) => server.close(resolve)));
+    stops.push(() => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); }));
+
+    const tlsServer = await createTlsServer({ ...webDeps, serverCertificate: await ensureTlsServerCertificate(path.join(config.dataDir, 'tls')) });
+    await new Promise<void>((resolve) => tlsServer.listen(config.http.tlsPort, config.http.host, resolve));
+    stops.push(() => new Promise((resolve) => { tlsServer.close(resolve); tlsServer.closeAllConnections(); }));
 
     const lines = [
       'certflow is up:',
-      `  web and API      ${config.publicUrl}  (health: ${config.publicUrl}/healthz)`,
+      `  web and API      ${config.publicUrl}  (health: ${config.publicUrl}/healthz, support API: ${config.publicUrl}/api/v1)`,
+      `  enrollment       ${config.publicUrl}/enroll/kdanshinnet/login  ·  ${config.publicUrl}/enroll/nissay/login`,
+      `  TLS client auth  ${config.tlsPublicUrl}/renew/kdanshinnet/  (portal gate: ${config.tlsPublicUrl}/portal/kdanshinnet/)`,
+      `  CRLs             ${config.publicUrl}/crl/kdanshinnet.crl  ·  ${config.publicUrl}/crl/nissay.crl`,
       `  Temporal Web UI  http://${temporalHost}:${config.temporal.uiPort}  (gRPC ${config.temporal.address}, data ${config.temporal.devServerDbFile})`,
       ...(useDevMailbox ? [`  dev mailbox      http://127.0.0.1:${config.mailbox.webPort}  (SMTP 127.0.0.1:${config.smtp.port})`] : []),
       `  database         ${config.db.client === 'sqlite' ? config.db.connection : 'PostgreSQL'}`,

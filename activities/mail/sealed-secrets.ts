@@ -1,5 +1,6 @@
 // One-time secrets (the enrollment password) kept encrypted until their mail is sent, so only a reference crosses Temporal.
 import crypto from 'node:crypto';
+import { open, seal } from '../infra/aead';
 import type { Db } from '../infra/db';
 
 export interface SealedSecrets {
@@ -35,11 +36,8 @@ export function createSealedSecrets({ db, dataKey, clock = () => new Date() }: S
     async seal(secret) {
       if (typeof secret !== 'string' || secret.length === 0) throw new Error('cannot seal an empty secret');
       const ref = `sealed_${crypto.randomBytes(18).toString('base64url')}`;
-      const nonce = crypto.randomBytes(12);
-      const cipher = crypto.createCipheriv('aes-256-gcm', dataKey, nonce);
       // Binding the reference as associated data stops a ciphertext from being replayed under another row.
-      cipher.setAAD(Buffer.from(ref));
-      const ciphertext = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+      const { ciphertext, nonce } = seal(dataKey, ref, Buffer.from(secret, 'utf8'));
       await db(table).insert({ ref, ciphertext, nonce, created_at: clock() });
       return ref;
     },
@@ -48,11 +46,7 @@ export function createSealedSecrets({ db, dataKey, clock = () => new Date() }: S
       const row = await db(table).where({ ref }).first<{ ciphertext: Buffer | null; nonce: Buffer | null } | undefined>();
       if (!row) throw new SealedSecretUnavailable(ref, 'unknown');
       if (!row.ciphertext || !row.nonce) throw new SealedSecretUnavailable(ref, 'wiped');
-      const sealed = Buffer.from(row.ciphertext);
-      const decipher = crypto.createDecipheriv('aes-256-gcm', dataKey, Buffer.from(row.nonce));
-      decipher.setAAD(Buffer.from(ref));
-      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-      return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]).toString('utf8');
+      return open(dataKey, ref, { ciphertext: Buffer.from(row.ciphertext), nonce: Buffer.from(row.nonce) }).toString('utf8');
     },
 
     async wipe(ref) {

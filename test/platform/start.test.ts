@@ -62,11 +62,12 @@ describe('npm start', () => {
   const cleanup: Array<() => void> = [];
 
   beforeAll(async () => {
-    const [temporalPort, uiPort, httpPort, smtpPort, mailboxPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [temporalPort, uiPort, httpPort, tlsPort, smtpPort, mailboxPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
     env = testEnv({
       CERTFLOW_TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       CERTFLOW_TEMPORAL_UI_PORT: String(uiPort),
       CERTFLOW_HTTP_PORT: String(httpPort),
+      CERTFLOW_TLS_PORT: String(tlsPort),
       CERTFLOW_SMTP_PORT: String(smtpPort),
       CERTFLOW_MAILBOX_WEB_PORT: String(mailboxPort),
       CERTFLOW_LOG_LEVEL: 'warn',
@@ -84,6 +85,9 @@ describe('npm start', () => {
     expect((await fetch(`${config.publicUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${config.temporal.uiPort}/`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${config.mailbox.webPort}/healthz`)).status).toBe(200);
+    expect((await fetch(`${config.publicUrl}/enroll/kdanshinnet/login`)).status).toBe(200);
+    expect((await fetch(`${config.publicUrl}/crl/nissay.crl`)).headers.get('content-type')).toMatch(/pkix-crl/);
+    expect((await fetch(`${config.publicUrl}/api/v1/certificates`)).status).toBe(401);
 
     // A certificate request, registered the way the API does it, then its workflow started on certflow's task queue.
     const db = createDb(config.db);

@@ -48,6 +48,7 @@ export interface WebDeps {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60_000;
 export const ENROLLMENT_COOKIE = 'certflow.enroll';
+const CRL_REUSE_MS = 1000;
 
 export function isProfile(value: unknown): value is Profile {
   return typeof value === 'string' && (PROFILES as readonly string[]).includes(value);
@@ -68,9 +69,19 @@ export function publicationRouter({ ca, clock = () => new Date() }: Pick<WebDeps
     if (!isProfile(name)) throw HttpError.notFound(`no such profile: ${file}`);
     return name;
   };
+  // Portals poll the CRL; one database read per profile and second serves them all (a revocation re-signs it at once).
+  const recent = new Map<Profile, { at: number; der: Promise<Buffer> }>();
+  const currentCrl = async (profile: Profile) => {
+    const cached = recent.get(profile);
+    if (cached && Date.now() - cached.at < CRL_REUSE_MS) return cached.der;
+    const der = Promise.resolve(clock()).then((now) => ca.crl(profile, now));
+    recent.set(profile, { at: Date.now(), der });
+    der.catch(() => recent.delete(profile));
+    return der;
+  };
   router.get('/crl/:file', async (req, res) => {
     const profile = profileFrom(req.params.file, '.crl');
-    const der = await ca.crl(profile, await clock());
+    const der = await currentCrl(profile);
     res.set('Cache-Control', 'public, max-age=60').type('application/pkix-crl').send(der);
   });
   router.get('/ca/:file', async (req, res) => {

@@ -31,9 +31,14 @@ describe('the dev mailbox', () => {
         params: { acquisitionUrl: 'http://localhost:3000/enroll/kdanshinnet', requestId: '202611250000001', userId: 'emp002', validUntil: '2026-12-25T03:00:00Z' },
       });
       expect(mailbox.webUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-      const res = await fetch(new URL('email', mailbox.webUrl));
-      expect(res.status).toBe(200);
-      const body = JSON.stringify(await res.json());
+      // MailDev stores the mail after the SMTP reply: poll its list for a moment.
+      let body = '[]';
+      for (let i = 0; i < 50 && body === '[]'; i++) {
+        const res = await fetch(new URL('email', mailbox.webUrl));
+        expect(res.status).toBe(200);
+        body = JSON.stringify(await res.json());
+        if (body === '[]') await new Promise((r) => setTimeout(r, 100));
+      }
       expect(body).toContain('【団信ネット（3社共用）】クライアント証明書取得のご案内');
       expect(body).toContain('http://localhost:3000/enroll/kdanshinnet');
     } finally {

@@ -1,25 +1,18 @@
 // Activities of the certificate workflow: signing, key destruction, revocation, mail and the database projection.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from './infra/db';
+import type { SubjectInput } from './pki';
 import type { Profile, RevocationReason } from '../workflows/definitions';
 import { createRequestStore, type RequestSnapshot } from './stores/requests';
 import { createUserStore, type User } from './stores/users';
 
 /** What the workflow asks of the CA (implemented by activities/pki). */
 export interface IssuingAuthority {
-  issue(request: {
-    issuanceKey: string;
-    requestId: string;
-    profile: Profile;
-    userId: string;
-    organizationalUnits: string[];
-    organization: string;
-    country: string;
-    email: string;
-    subscriberId: string;
+  issue(request: SubjectInput & { issuanceKey: string; requestId: string; profile: Profile; notBefore: Date; notAfter: Date }): Promise<{
+    serial: string;
     notBefore: Date;
     notAfter: Date;
-  }): Promise<{ serial: string; notBefore: Date; notAfter: Date }>;
+  }>;
   destroyKey(issuanceKey: string): Promise<void>;
   revoke(request: { serial: string; reason: RevocationReason; revokedAt: Date }): Promise<unknown>;
 }

@@ -2,21 +2,14 @@
 import { SubjectValidationError, validateSubject } from '../../activities/pki';
 import type { Profile } from '../../workflows/definitions';
 import { certificateWorkflowId } from '../../workflows/definitions';
+import type { User } from '../../activities/stores/users';
 import { HttpError } from '../errors';
 import { stores, tokyoDay, type UseCaseDeps } from './context';
 import { newEnrollmentPassword } from './enrollment-password';
 import { startCertificateWorkflow } from './start-certificate';
 
-export interface Registration {
-  userId: string;
-  profile: Profile;
-  email: string;
-  idAdminEmail: string;
-  organization: string;
-  /** Most specific first. */
-  organizationalUnits: string[];
-  subscriberId: string;
-}
+/** What an admin registers: the user's subject, addresses and profile. */
+export type Registration = Pick<User, 'userId' | 'profile' | 'email' | 'idAdminEmail' | 'organization' | 'organizationalUnits' | 'subscriberId'>;
 
 export interface RegisteredUser {
   userId: string;

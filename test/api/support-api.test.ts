@@ -1,4 +1,6 @@
 // The support/admin API on the Temporal dev server with the real PKI and a real SMTP listener: API → workflow → database.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import argon2 from 'argon2';
 import { issuanceKey } from '../../activities/certificate-activities';
 import { createAuditStore } from '../../activities/stores/audit';
@@ -155,14 +157,14 @@ describe('the support API', () => {
 
   describe('unknown IDs', () => {
     it.each([
-      ['POST', '/api/v1/users/nobody/reissue'],
+      ['POST', '/api/v1/users/nobody/reissue', undefined],
       ['POST', '/api/v1/users/nobody/revoke', { reason: 'unspecified' }],
-      ['POST', '/api/v1/users/nobody/new-request'],
-      ['POST', '/api/v1/users/nobody/unlock'],
-      ['POST', '/api/v1/requests/209901010000001/password-reset'],
-      ['GET', '/api/v1/users/nobody'],
-      ['GET', '/api/v1/requests/209901010000001'],
-    ])('when %s %s names nobody, then 404', async (method, url, body?: unknown) => {
+      ['POST', '/api/v1/users/nobody/new-request', undefined],
+      ['POST', '/api/v1/users/nobody/unlock', undefined],
+      ['POST', '/api/v1/requests/209901010000001/password-reset', undefined],
+      ['GET', '/api/v1/users/nobody', undefined],
+      ['GET', '/api/v1/requests/209901010000001', undefined],
+    ] as Array<[string, string, unknown]>)('when %s %s names nobody, then 404', async (method, url, body) => {
       const res = await stack.call(method, url, { body });
       expect(res.status).toBe(404);
       expect(res.body.error).toBe('not_found');
@@ -358,6 +360,33 @@ describe('the support API', () => {
         return mine.length === 2 && mine;
       }, 'two failed mails for emp080');
       expect(failed.map((m: { kind: string }) => m.kind).sort()).toEqual(['acquisitionGuide', 'enrollmentPassword']);
+    });
+  });
+
+  describe('the support CLI', () => {
+    const cli = (args: string[], token: string) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          path.resolve(__dirname, '../../node_modules/.bin/tsx'),
+          [path.resolve(__dirname, '../../scripts/certflow-cli.ts'), ...args],
+          { env: { ...process.env, CERTFLOW_API_URL: stack.baseUrl, CERTFLOW_API_TOKEN: token } },
+          (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
+        );
+      });
+
+    it('when an agent reissues from the CLI, then it prints the new request and password; an unknown user exits 1 with the 404', async () => {
+      const first = await register('emp090');
+      const done = await cli(['reissue', 'emp090', '--profile', 'kdanshinnet'], stack.tokens.support);
+      expect(done.code).toBe(0);
+      const printed = JSON.parse(done.stdout);
+      expect(printed).toEqual({ requestId: expect.stringMatching(/^\d{15}$/), workflowId: expect.any(String), enrollmentPassword: expect.any(String) });
+      expect((await requests.find(printed.requestId))!.predecessorRequestId).toBe(first.requestId);
+
+      const missing = await cli(['show', 'user', 'nobody'], stack.tokens.support);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('HTTP 404');
+      const forbidden = await cli(['list', 'certificates', '--status', 'active'], stack.tokens.support);
+      expect(forbidden).toMatchObject({ code: 1, stderr: expect.stringContaining('HTTP 403') });
     });
   });
 });

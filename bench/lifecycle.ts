@@ -142,6 +142,8 @@ async function main(): Promise<void> {
     let peakRss = 0;
     const rssSampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 250);
     const latencies: number[] = [];
+    const stages: Record<'register' | 'retrieveKey' | 'pkcs12' | 'downloadToActive', number[]> = { register: [], retrieveKey: [], pkcs12: [], downloadToActive: [] };
+    const lap = (stage: keyof typeof stages, since: number) => { const now = performance.now(); stages[stage].push(now - since); return now; };
     started = performance.now();
     await inParallel([...Array(N).keys()], IN_FLIGHT, async (i) => {
       const t0 = performance.now();
@@ -156,12 +158,16 @@ async function main(): Promise<void> {
       });
       if (res.status !== 201) throw new Error(`registration of ${userId}: HTTP ${res.status} ${await res.text()}`);
       const { requestId, workflowId } = (await res.json()) as { requestId: string; workflowId: string };
+      let t = lap('register', t0);
       const handle = client.workflow.getHandle(workflowId);
       await handle.executeUpdate(retrieveKeyUpdate);
+      t = lap('retrieveKey', t);
       await runtime.ca.buildPkcs12(issuanceKey(requestId, 1), `Bench-${i}-pass`, { userId });
+      t = lap('pkcs12', t);
       const active = new Promise<void>((resolve) => waiting.set(requestId, resolve));
       await handle.signal(downloadConfirmedSignal);
       await active;
+      lap('downloadToActive', t);
       latencies.push(performance.now() - t0);
     });
     const certsPerS = N / ((performance.now() - started) / 1000);
@@ -174,6 +180,10 @@ async function main(): Promise<void> {
       if (mails < 3 * N) await new Promise((r) => setTimeout(r, 100));
     }
     latencies.sort((a, b) => a - b);
+    for (const [stage, times] of Object.entries(stages)) {
+      times.sort((a, b) => a - b);
+      log(`stage ${stage}: p50 ${Math.round(percentile(times, 50))} ms, p99 ${Math.round(percentile(times, 99))} ms (wall time with ${IN_FLIGHT} in flight)`);
+    }
     const target = 0.5 * Math.min(baselinePerS, ceilingPerS);
     log(`lifecycle: ${round(certsPerS)} certificates/s to active; ${mails}/${3 * N} guide mails received`);
     log(`certs ÷ baseline ${round(certsPerS / baselinePerS)}, certs ÷ ceiling ${round(certsPerS / ceilingPerS)}; target ≥ ${round(target)}/s: ${certsPerS >= target ? 'met' : 'NOT met'}`);

@@ -20,7 +20,8 @@ import { createRuntime } from '../worker/runtime';
 import { startTemporalDevServer } from '../worker/temporal-dev-server';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_LIFECYCLE_N ?? 1000);
-const IN_FLIGHT = Number(process.env.BENCH_LIFECYCLE_IN_FLIGHT ?? 32); // users being driven at once
+// Users driven at once: 4 per core keeps the thread pool and the worker busy without queueing everything behind key generation.
+const IN_FLIGHT = Number(process.env.BENCH_LIFECYCLE_IN_FLIGHT ?? 4 * os.cpus().length);
 const CORES = os.cpus().length;
 const root = path.resolve(__dirname, '..');
 

@@ -2,6 +2,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import argon2 from 'argon2';
+import { Client, Connection } from '@temporalio/client';
+import { registerUser, type Registration } from '../../api/use-cases';
 import { issuanceKey } from '../../activities/certificate-activities';
 import { createAuditStore } from '../../activities/stores/audit';
 import { createRequestStore } from '../../activities/stores/requests';
@@ -131,6 +133,30 @@ describe('the support API', () => {
       const ambiguous = await stack.call('POST', '/api/v1/users/emp010/reissue', { token: stack.tokens.support });
       expect(ambiguous).toMatchObject({ status: 400, body: { field: 'profile' } });
       expect((await audit.list({ target: 'user:emp010', action: 'registerUser' })).map((e) => e.outcome)).toEqual(['ok', 'rejected', 'ok']);
+    });
+  });
+
+  describe('registration when Temporal refuses the start', () => {
+    it('when the workflow cannot be started, then 503 and neither the user, the request nor the sealed password is kept', async () => {
+      const connection = await Connection.connect({ address: stack.env.address });
+      await connection.close();
+      const deps = {
+        db: stack.runtime.db,
+        client: new Client({ connection }),
+        taskQueue: stack.taskQueue,
+        profiles: stack.runtime.profiles,
+        sealedSecrets: stack.runtime.sealedSecrets,
+      };
+      const since = new Date();
+      const sealedSince = async () => Number((await stack.runtime.db('sealed_secrets').where('created_at', '>=', since).whereNotNull('ciphertext').count({ n: '*' }))[0]!.n);
+
+      await expect(registerUser(deps, registration('emp099') as Registration)).rejects.toMatchObject({ status: 503 });
+
+      expect(await users.findAll('emp099')).toEqual([]);
+      expect(await requests.list({ userId: 'emp099' })).toEqual([]);
+      // The password was sealed before the start was tried, and wiped when it failed.
+      expect(Number((await stack.runtime.db('sealed_secrets').where('created_at', '>=', since).count({ n: '*' }))[0]!.n)).toBe(1);
+      expect(await sealedSince()).toBe(0);
     });
   });
 

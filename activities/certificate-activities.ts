@@ -70,7 +70,15 @@ export function createCertificateActivities({ db, ca, mailer }: CertificateActiv
       await requests.applySnapshot(snapshot, new Date());
     },
 
-    async issueCertificate(input: { requestId: string; issuanceAttempt: number; notBefore: string; notAfter: string }) {
+    /** Issues (or finds) the certificate of this attempt and records the request as key-ready. */
+    async issueCertificate(input: {
+      requestId: string;
+      issuanceAttempt: number;
+      notBefore: string;
+      notAfter: string;
+      downloadDeadline: string;
+      guideExpiresAt: string;
+    }) {
       const user = await requestOwner(input.requestId);
       const issued = await nonRetryableIfPermanent(() => ca.issue({
         issuanceKey: issuanceKey(input.requestId, input.issuanceAttempt),
@@ -85,7 +93,18 @@ export function createCertificateActivities({ db, ca, mailer }: CertificateActiv
         notBefore: new Date(input.notBefore),
         notAfter: new Date(input.notAfter),
       }));
-      return { serial: issued.serial, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString() };
+      const result = { serial: issued.serial, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString() };
+      await requests.applySnapshot(
+        { requestId: input.requestId, state: 'keyReady', ...result, guideExpiresAt: input.guideExpiresAt, downloadDeadline: input.downloadDeadline },
+        new Date(),
+      );
+      return result;
+    },
+
+    /** The download is confirmed: the key is destroyed and the request recorded as active. */
+    async activateCertificate(input: { issuanceAttempt: number; snapshot: RequestSnapshot }): Promise<void> {
+      await nonRetryableIfPermanent(() => ca.destroyKey(issuanceKey(input.snapshot.requestId, input.issuanceAttempt)));
+      await requests.applySnapshot(input.snapshot, new Date());
     },
 
     async destroyKey(input: { requestId: string; issuanceAttempt: number }): Promise<void> {
@@ -96,10 +115,16 @@ export function createCertificateActivities({ db, ca, mailer }: CertificateActiv
       await nonRetryableIfPermanent(() => ca.revoke({ serial: input.serial, reason: input.reason, revokedAt: new Date(input.revokedAt) }));
     },
 
-    async sendLifecycleMail(input: { key: string; requestId: string; mail: LifecycleMail }): Promise<{ status: 'sent' | 'failed' }> {
+    /** Sends the mails of one event in order; a retry skips those already delivered (each has its own key). */
+    async sendLifecycleMails(input: { requestId: string; mails: Array<{ key: string; mail: LifecycleMail }> }) {
       const user = await requestOwner(input.requestId);
-      const to = input.mail.kind === 'userIdNotice' ? user.idAdminEmail : user.email;
-      return mailer.send({ key: input.key, to, user, requestId: input.requestId, mail: input.mail });
+      const results: Array<{ key: string; status: 'sent' | 'failed' }> = [];
+      for (const { key, mail } of input.mails) {
+        const to = mail.kind === 'userIdNotice' ? user.idAdminEmail : user.email;
+        const { status } = await mailer.send({ key, to, user, requestId: input.requestId, mail });
+        results.push({ key, status });
+      }
+      return results;
     },
   };
 }

@@ -12,6 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CertificateActivities, LifecycleMail } from '../activities/certificate-activities';
+import type { RequestSnapshot } from '../activities/stores/requests';
 import {
   CertNotAfter,
   CertProfile,
@@ -34,12 +35,12 @@ import {
 } from './definitions';
 import { addDays, addYears, endOfDayInTokyo, refusalReason } from './time-rules';
 
-const { issueCertificate, destroyKey, revokeCertificate, recordRequest } = proxyActivities<CertificateActivities>({
+const { issueCertificate, activateCertificate, destroyKey, revokeCertificate, recordRequest } = proxyActivities<CertificateActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 // Mail waits out an SMTP outage: retried with backoff for as long as a day.
-const { sendLifecycleMail } = proxyActivities<CertificateActivities>({
+const { sendLifecycleMails } = proxyActivities<CertificateActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '1 day',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
@@ -97,7 +98,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
   const workflowId = workflowInfo().workflowId;
   const mailKey = (event: string) => `${workflowId}:${event}`;
 
-  async function record(): Promise<void> {
+  function upsertStatusAttributes(): void {
     upsertSearchAttributes([
       { key: CertStatus, value: cert.state },
       { key: CertProfile, value: input.profile },
@@ -105,8 +106,11 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
       { key: CertRequestId, value: input.requestId },
       ...(cert.notAfter !== undefined ? [{ key: CertNotAfter, value: new Date(cert.notAfter) }] : []),
     ]);
+  }
+
+  function snapshot(): RequestSnapshot {
     const s = cert.status();
-    await recordRequest({
+    return {
       requestId: input.requestId,
       state: s.state,
       serial: s.serial,
@@ -116,16 +120,26 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
       downloadDeadline: s.downloadDeadline,
       revocationReason: s.revocationReason,
       successorRequestId: cert.successorRequestId,
-    });
+    };
+  }
+
+  /** A transition: search attributes for the Web UI, the projection for lists and the CRL. */
+  async function record(): Promise<void> {
+    upsertStatusAttributes();
+    await recordRequest(snapshot());
   }
 
   // Mails go out in order but never hold up the lifecycle: an SMTP outage must not delay a download or an expiry.
+  // Mails of one event travel in one activity; each is still delivered once by its own key.
   let mailQueue: Promise<void> = Promise.resolve();
-  function mail(event: string, message: LifecycleMail): void {
+  type EventMail = readonly [event: string, message: LifecycleMail];
+  function mail(...messages: EventMail[]): void {
+    if (messages.length === 0) return;
+    const mails = messages.map(([event, message]) => ({ key: mailKey(event), mail: message }));
     mailQueue = mailQueue.then(() =>
-      sendLifecycleMail({ key: mailKey(event), requestId: input.requestId, mail: message }).then(
+      sendLifecycleMails({ requestId: input.requestId, mails }).then(
         () => undefined,
-        (err) => log.error('mail could not be sent', { event, error: (err as Error).message }),
+        (err) => log.error('mail could not be sent', { keys: mails.map((m) => m.key), error: (err as Error).message }),
       ),
     );
   }
@@ -184,11 +198,14 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
         if (cert.state === 'keyReady') return keyRetrievalResult(cert);
         const now = Date.now();
         cert.issuanceAttempt += 1;
+        // The activity also records the key-ready projection: one round trip for the step users wait on.
         const issued = await issueCertificate({
           requestId: input.requestId,
           issuanceAttempt: cert.issuanceAttempt,
           notBefore: new Date(now).toISOString(),
           notAfter: new Date(addYears(now, input.policy.validityYears)).toISOString(),
+          downloadDeadline: new Date(endOfDayInTokyo(now)).toISOString(),
+          guideExpiresAt: new Date(cert.guideExpiresAt).toISOString(),
         });
         cert.serial = issued.serial;
         cert.notBefore = Date.parse(issued.notBefore);
@@ -196,7 +213,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
         cert.downloadDeadline = endOfDayInTokyo(now);
         cert.downloaded = false;
         cert.state = 'keyReady';
-        await record();
+        upsertStatusAttributes();
         return keyRetrievalResult(cert);
       }),
     { validator: () => assertRetrievable(cert) },
@@ -237,7 +254,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
         cert.state = 'revoked';
         cert.revocationReason = reason;
         await record();
-        if (hadCertificate) mail('revoked', { kind: 'certificateRevoked', reason, revokedAt: new Date().toISOString() });
+        if (hadCertificate) mail(['revoked', { kind: 'certificateRevoked', reason, revokedAt: new Date().toISOString() }]);
         return cert.status();
       }),
     { validator: (_request) => assertRevocable(cert) },
@@ -245,10 +262,13 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
 
   // registered ─► guide mails sent ─► awaiting key retrieval
   await record();
-  if (input.notifyIdAdministrator) mail('user-id-notice', { kind: 'userIdNotice' });
-  if (input.enrollmentPasswordRef) mail('enrollment-password', { kind: 'enrollmentPassword', passwordRef: input.enrollmentPasswordRef });
-  if (input.kind === 'reissue') mail('reissue-ready', { kind: 'reissueReady', guideExpiresAt: new Date(cert.guideExpiresAt).toISOString() });
-  if (input.kind !== 'renewal') mail('acquisition-guide', { kind: 'acquisitionGuide', guideExpiresAt: new Date(cert.guideExpiresAt).toISOString() });
+  const guideExpiresAt = new Date(cert.guideExpiresAt).toISOString();
+  const guideMails: EventMail[] = [];
+  if (input.notifyIdAdministrator) guideMails.push(['user-id-notice', { kind: 'userIdNotice' }]);
+  if (input.enrollmentPasswordRef) guideMails.push(['enrollment-password', { kind: 'enrollmentPassword', passwordRef: input.enrollmentPasswordRef }]);
+  if (input.kind === 'reissue') guideMails.push(['reissue-ready', { kind: 'reissueReady', guideExpiresAt }]);
+  if (input.kind !== 'renewal') guideMails.push(['acquisition-guide', { kind: 'acquisitionGuide', guideExpiresAt }]);
+  mail(...guideMails);
 
   // awaiting key retrieval ⇄ key ready, until downloaded, revoked or the guide's 30 days pass
   while (cert.state === 'awaitingKeyRetrieval' || cert.state === 'keyReady') {
@@ -258,7 +278,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
       if (cert.state === 'awaitingKeyRetrieval' && Date.now() >= cert.guideExpiresAt) {
         cert.state = 'requestExpired';
         await record();
-        mail('request-expired', { kind: 'requestExpired', expiredAt: new Date(cert.guideExpiresAt).toISOString() });
+        mail(['request-expired', { kind: 'requestExpired', expiredAt: new Date(cert.guideExpiresAt).toISOString() }]);
       }
       continue;
     }
@@ -267,9 +287,9 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
     if (cert.state !== 'keyReady') continue;
     if (cert.downloaded) {
       // key ready ─► active: the key leaves certflow with the download and is destroyed here.
-      await destroyKey({ requestId: input.requestId, issuanceAttempt: cert.issuanceAttempt });
       cert.state = 'active';
-      await record();
+      await activateCertificate({ issuanceAttempt: cert.issuanceAttempt, snapshot: snapshot() });
+      upsertStatusAttributes();
     } else {
       // Not downloaded the same day: the undelivered certificate is withdrawn and the request waits again.
       await withdrawIssuedCertificate('cessationOfOperation');
@@ -287,12 +307,15 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
       await waitUntil(() => cert.state !== 'active', noticeAt);
       await condition(() => !cert.busy);
       if (cert.state !== 'active') break;
-      mail(`renewal-notice-${daysBefore}`, {
-        kind: 'renewalNotice',
-        daysBefore,
-        notBefore: new Date(cert.notBefore!).toISOString(),
-        notAfter: new Date(cert.notAfter!).toISOString(),
-      });
+      mail([
+        `renewal-notice-${daysBefore}`,
+        {
+          kind: 'renewalNotice',
+          daysBefore,
+          notBefore: new Date(cert.notBefore!).toISOString(),
+          notAfter: new Date(cert.notAfter!).toISOString(),
+        },
+      ]);
       cert.renewalNoticesSent.push(daysBefore);
     }
   }

@@ -19,6 +19,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v pk12util >/dev/null 2>&1 || missing+=(libnss3-tools)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   # A Japanese font, so the browser tests' screenshots show the pages' text rather than boxes.
   [ -n "$(fc-list :lang=ja 2>/dev/null)" ] || missing+=(fonts-ipafont-gothic)
   if [ ${#missing[@]} -gt 0 ]; then

@@ -1,16 +1,10 @@
 // Sealed secrets, the outbox store and the mail migration, against every configured database.
 import { createSealedSecrets, createMailOutboxStore, createMailRenderer, templates } from './imports';
 import { rollbackAll, migrateToLatest } from '../../activities/infra/db';
-import { createTestDb, dataKey, testDatabases } from './support';
+import { forEachDatabase } from '../support/databases';
+import { dataKey } from './support';
 
-describe.each(testDatabases())('mail storage on %s', (_name, settings) => {
-  let testDb: Awaited<ReturnType<typeof createTestDb>>;
-  beforeEach(async () => {
-    testDb = await createTestDb(settings.client === 'sqlite' ? undefined : settings);
-  });
-  afterEach(async () => {
-    await testDb.destroy();
-  });
+forEachDatabase('mail storage', (testDb) => {
 
   it('when a secret is sealed, then only its reference leaves, the row holds no clear text, and open returns it', async () => {
     const secrets = createSealedSecrets({ db: testDb.db, dataKey });
@@ -98,7 +92,7 @@ describe.each(testDatabases())('mail storage on %s', (_name, settings) => {
     expect(await testDb.db.schema.hasTable('mail_outbox')).toBe(true);
     expect(await testDb.db.schema.hasTable('sealed_secrets')).toBe(true);
   });
-});
+}, { per: 'test' });
 
 describe('the mail renderer', () => {
   it('when a template is not valid mjml, then the renderer fails at start-up, not when a mail is sent', async () => {

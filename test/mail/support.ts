@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { createDb, migrateToLatest, type Db, type DbSettings } from '../../activities/infra/db';
+import { createDb, migrateToLatest, type Db } from '../../activities/infra/db';
 
 export interface ReceivedMail {
   envelopeTo: string[];
@@ -96,21 +96,8 @@ export interface TestDb {
   destroy(): Promise<void>;
 }
 
-/** SQLite always; PostgreSQL as well when CERTFLOW_TEST_PG_URL names an empty database. */
-export function testDatabases(): Array<[string, DbSettings]> {
-  const dbs: Array<[string, DbSettings]> = [['sqlite', { client: 'sqlite', connection: '' }]];
-  if (process.env.CERTFLOW_TEST_PG_URL) dbs.push(['postgresql', { client: 'pg', connection: process.env.CERTFLOW_TEST_PG_URL }]);
-  return dbs;
-}
-
-export async function createTestDb(settings: DbSettings = { client: 'sqlite', connection: '' }): Promise<TestDb & { file?: string }> {
-  if (settings.client === 'pg') {
-    const db = createDb(settings);
-    await db.raw('drop schema if exists public cascade');
-    await db.raw('create schema public');
-    await migrateToLatest(db);
-    return { db, destroy: () => db.destroy() };
-  }
+/** A migrated SQLite file; the store tests on every database use test/support/databases.ts. */
+export async function createTestDb(): Promise<TestDb & { file?: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-mail-'));
   const file = path.join(dir, 'certflow.sqlite');
   const db = createDb({ client: 'sqlite', connection: file });

@@ -1,9 +1,23 @@
-// Runs once before all tests: nothing to start (each suite starts its own servers), but fail fast on a bad set-up.
+// Runs once before all tests: fail fast on a bad set-up, and start the run's throwaway PostgreSQL unless one is given.
 import fs from 'node:fs';
 import { temporalCli, temporalTestServer } from './temporal';
+import { startPostgresCluster, type PostgresCluster } from './postgres';
+
+declare global {
+  // Read by global-teardown.ts, which runs in the same process.
+  var certflowPostgres: PostgresCluster | undefined;
+}
 
 export default async function globalSetup(): Promise<void> {
   for (const binary of [temporalCli, temporalTestServer]) {
     if (!fs.existsSync(binary)) throw new Error(`${binary} is missing: run scripts/setup.sh --test`);
   }
+  // An operator's server (e.g. CI's) is used as is; the tests create and drop their own databases in it.
+  if (process.env.CERTFLOW_TEST_PG_URL) return;
+  const cluster = await startPostgresCluster();
+  globalThis.certflowPostgres = cluster;
+  // Jest does not run globalTeardown when interrupted; the exit hook still removes the cluster.
+  process.once('exit', () => cluster.stop());
+  // Workers are forked after globalSetup, so they inherit this.
+  process.env.CERTFLOW_TEST_PG_URL = cluster.url;
 }

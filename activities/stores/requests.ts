@@ -119,16 +119,15 @@ export function createRequestStore(db: Db) {
     async remove(requestId: string, trx: Db = db): Promise<void> {
       await trx('requests').where({ request_id: requestId, status: 'reserved' }).delete();
     },
-    /** The next request ID of the day: yyyymmdd + 7-digit sequence, allocated in one transaction. */
+    /** The next request ID of the day: yyyymmdd + 7-digit sequence, allocated in one statement. */
     async nextRequestId(day: string): Promise<string> {
-      const value = await db.transaction(async (trx) => {
-        const row = await trx('request_sequences').where({ day }).forUpdate().first();
-        const next = (row?.last_value ?? 0) + 1;
-        if (row) await trx('request_sequences').where({ day }).update({ last_value: next });
-        else await trx('request_sequences').insert({ day, last_value: next });
-        return next as number;
-      });
-      return `${day}${String(value).padStart(7, '0')}`;
+      // One upsert, because PostgreSQL's row lock cannot guard a day's first row before it exists.
+      const [row] = await db('request_sequences')
+        .insert({ day, last_value: 1 })
+        .onConflict('day')
+        .merge({ last_value: db.raw('?? + 1', ['request_sequences.last_value']) })
+        .returning('last_value');
+      return `${day}${String(row.last_value).padStart(7, '0')}`;
     },
   };
 }

@@ -173,9 +173,9 @@ export function createPkiStore(db: Knex): PkiStore {
 
     async replaceCrl(profile, next) {
       return db.transaction(async (trx) => {
-        const query = trx(crls).where({ profile });
-        // SQLite serialises writers on its single connection; PostgreSQL needs the row lock.
-        const row = await (isPostgres ? query.forUpdate() : query).first();
+        // SQLite serialises writers on its single connection; PostgreSQL needs a lock that also covers a missing first row.
+        if (isPostgres) await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`${crls}:${profile}`]);
+        const row = await trx(crls).where({ profile }).first();
         const current = row ? crlFromRow(row) : undefined;
         const replacement = await next(current, () => revokedEntries(trx, profile));
         if (!replacement) return current;

@@ -13,6 +13,7 @@ import {
   type CertificateAuthority,
 } from '../../activities/pki';
 import { CA_PASSPHRASE, createPkiFixture, NOW, run, subjectOf, THREE_YEARS_LATER, write, type PkiFixture } from './support';
+import { expectUniqueViolation } from '../support/databases';
 
 const PASSWORD = 'Osaka-2026!pass';
 let fixture: PkiFixture;
@@ -70,7 +71,7 @@ describe('idempotent issuance', () => {
   test('when the database already holds the issuance key, then the unique constraint refuses a second row', async () => {
     const issued = await issueFor('emp104');
     const row = await fixture.db('issued_certificates').where({ serial: issued.serial }).first();
-    await expect(fixture.db('issued_certificates').insert({ ...row, serial: 'ab'.repeat(16) })).rejects.toThrow(/UNIQUE/);
+    await expectUniqueViolation(fixture.db('issued_certificates').insert({ ...row, serial: 'ab'.repeat(16) }));
   });
 });
 

@@ -114,3 +114,11 @@ export function useTestDatabase(kind: DatabaseKind, options: { per?: 'block' | '
 export function forEachDatabase(title: string, body: (database: TestDatabase) => void, options: { per?: 'block' | 'test'; migrate?: boolean } = {}): void {
   describe.each(DATABASE_KINDS)(`${title} on %s`, (kind) => body(useTestDatabase(kind, options)));
 }
+
+/**
+ * Asserts that the database refused a row for a unique key, on either database. Not `rejects.toThrow`: better-sqlite3's
+ * error class is loaded once per worker, so in a worker's second test file it is not an `Error` of that file's realm.
+ */
+export async function expectUniqueViolation(write: Promise<unknown>): Promise<void> {
+  await expect(write).rejects.toMatchObject({ message: expect.stringMatching(/unique/i) });
+}

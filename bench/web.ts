@@ -1,5 +1,6 @@
 // Benchmark: the login page, a CRL and the portal gate, each offered 1,000 requests/s for 20 s over 100 connections
 // (loopback), against bare Express "hello" endpoints (HTTP, and HTTPS with the same client certificate) in the same run.
+// The offer is open-loop at a constant rate (bench/open-loop.ts), the load generator in this process, the servers in a child.
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -7,7 +8,6 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import autocannon from 'autocannon';
 import express from 'express';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app';
@@ -15,6 +15,7 @@ import { createTlsServer } from '../api/tls/server';
 import { createSelfSignedServerCertificate } from '../api/tls/server-certificate';
 import { renderErrorPage } from '../api/web/pages-errors';
 import { createWebRouter } from '../api/web/router';
+import { openLoop } from './open-loop';
 import { createLogger } from '../activities/infra/logger';
 import { loadConfig } from '../worker/config';
 import { createRuntime } from '../worker/runtime';
@@ -96,19 +97,10 @@ interface Measured {
   errors: number;
 }
 
-async function measure(name: string, url: string, tlsOptions?: object): Promise<Measured> {
-  const result = await autocannon({
-    url,
-    connections: CONNECTIONS,
-    overallRate: RATE,
-    duration: SECONDS,
-    timeout: 10,
-    headers: { accept: 'text/html' },
-    ...(tlsOptions ? { tlsOptions } : {}),
-  } as autocannon.Options);
-  const errors = result.errors + result.timeouts + result.non2xx;
-  const measured = { name, p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors };
-  console.log(`${name.padEnd(24)} ${String(measured.rps).padStart(6)} req/s  p50 ${String(measured.p50).padStart(4)} ms  p99 ${String(measured.p99).padStart(4)} ms  errors ${errors}`);
+async function measure(name: string, url: string, tls?: https.AgentOptions): Promise<Measured> {
+  const r = await openLoop({ url, ratePerSecond: RATE, seconds: SECONDS, connections: CONNECTIONS, tls, headers: { accept: 'text/html' } });
+  const measured = { name, p50: r.p50, p99: r.p99, rps: r.ratePerSecond, errors: r.errors };
+  console.log(`${name.padEnd(24)} ${String(measured.rps).padStart(6)} req/s  p50 ${String(measured.p50).padStart(5)} ms  p99 ${String(measured.p99).padStart(5)} ms  errors ${r.errors}`);
   return measured;
 }
 

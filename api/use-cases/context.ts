@@ -7,7 +7,7 @@ import type { CertificateProfile } from '../../activities/pki';
 import { createAuditStore } from '../../activities/stores/audit';
 import { createRequestStore, type IssuanceRequest } from '../../activities/stores/requests';
 import { createUserStore, type User } from '../../activities/stores/users';
-import { PROFILES, type Profile } from '../../workflows/definitions';
+import { PROFILES, revokeUpdate, type Profile, type RevocationReason } from '../../workflows/definitions';
 import { HttpError } from '../errors';
 
 export interface UseCaseDeps {
@@ -63,6 +63,34 @@ export async function currentRequest(db: Db, user: User): Promise<IssuanceReques
     request = successor;
   }
   return request;
+}
+
+/**
+ * The renewed predecessors of a request whose certificates are still valid (a renewed certificate serves to its own
+ * end): a revocation or reissue of the user's certificate must withdraw them too, or the old one would still open
+ * the portal.
+ */
+export async function renewedPredecessors(db: Db, request: IssuanceRequest): Promise<IssuanceRequest[]> {
+  const requests = createRequestStore(db);
+  const renewed: IssuanceRequest[] = [];
+  let predecessorId = request.predecessorRequestId;
+  for (let hops = 0; predecessorId && hops < 100; hops++) {
+    const predecessor = await requests.find(predecessorId);
+    if (!predecessor) break;
+    if (predecessor.status === 'renewed') renewed.push(predecessor);
+    predecessorId = predecessor.predecessorRequestId;
+  }
+  return renewed;
+}
+
+/** Revokes the still-valid renewed predecessors of `request` with the same reason; each is its own workflow. */
+export async function revokeRenewedPredecessors(deps: UseCaseDeps, actor: Actor, request: IssuanceRequest, reason: RevocationReason): Promise<string[]> {
+  const revoked: string[] = [];
+  for (const predecessor of await renewedPredecessors(deps.db, request)) {
+    await deps.client.workflow.getHandle(predecessor.workflowId).executeUpdate(revokeUpdate, { args: [{ reason, agent: actor.agent }] });
+    revoked.push(predecessor.requestId);
+  }
+  return revoked;
 }
 
 /** A workflow's refusal becomes a 409 with its reason; a closed workflow, a 409 naming the projected state. */

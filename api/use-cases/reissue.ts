@@ -1,6 +1,6 @@
 // Reissue (support, on the phone): the current certificate is revoked at once and a successor request starts.
 import { certificateWorkflowId, reissueUpdate } from '../../workflows/definitions';
-import { asConflict, currentRequest, resolveUser, stores, tokyoDay, type Actor, type UseCaseDeps } from './context';
+import { asConflict, currentRequest, resolveUser, revokeRenewedPredecessors, stores, tokyoDay, type Actor, type UseCaseDeps } from './context';
 import { newEnrollmentPassword } from './enrollment-password';
 
 export interface Reissued {
@@ -36,5 +36,7 @@ export async function reissue(deps: UseCaseDeps, actor: Actor, target: { userId:
     throw asConflict(err, current, 'reissue');
   }
   await users.setCurrentRequest(user.userId, user.profile, requestId);
+  // The reissue supersedes every certificate the user still holds for this profile, a renewed one included.
+  await revokeRenewedPredecessors(deps, actor, current, 'superseded');
   return { userId: user.userId, profile: user.profile, predecessorRequestId: current.requestId, requestId, workflowId, enrollmentPassword: password };
 }

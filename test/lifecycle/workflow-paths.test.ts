@@ -142,7 +142,7 @@ describe('the certificate workflow on the time-skipping server', () => {
   it('when renewal is asked before T-30 it is refused; at T-20 it starts the successor, suppresses T-7, and the old one stays valid to its end', async () => {
     const { handle, requestId, workflowId } = await start();
     await activate(handle);
-    const successor = await reserveRequest(db, f.lastUserId(), 'renewal');
+    const successor = await reserveRequest(db, f.lastUserId(), 'renewal', { predecessorRequestId: requestId });
     expect(await updateRejection(handle.executeUpdate(requestRenewalUpdate, { args: [{ successorRequestId: successor.requestId }] }))).toMatch(
       /renewal opens on/,
     );
@@ -165,7 +165,7 @@ describe('the certificate workflow on the time-skipping server', () => {
   it('when support reissues, then the old certificate is revoked (superseded) at once and the successor starts with its guide', async () => {
     const { handle, requestId, workflowId } = await start();
     const { serial } = await activate(handle);
-    const successor = await reserveRequest(db, f.lastUserId(), 'reissue');
+    const successor = await reserveRequest(db, f.lastUserId(), 'reissue', { predecessorRequestId: requestId });
     expect(await updateRejection(handle.executeUpdate(retrieveKeyUpdate))).toMatch(/key retrieval is not possible: the request is active/);
     const result = await handle.executeUpdate(reissueUpdate, { args: [{ successorRequestId: successor.requestId, agent: 'support-1' }] });
     startedWorkflowIds.push(result.workflowId);

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../../activities/infra/db';
 import { createRequestStore } from '../../activities/stores/requests';
 import { createUserStore } from '../../activities/stores/users';
+import { tokyoDay } from '../../api/use-cases/context';
 import {
   certificateWorkflowId,
   type CertificateWorkflowInput,
@@ -12,12 +13,6 @@ import {
 } from '../../workflows/definitions';
 
 export const THREE_YEAR_POLICY: LifecyclePolicy = { validityYears: 3, renewalNoticeDays: [30, 7], guideValidityDays: 30 };
-
-let sequence = 0;
-export function nextTestRequestId(): string {
-  sequence += 1;
-  return `20261125${String(sequence).padStart(7, '0')}`;
-}
 
 export async function registerTestUser(db: Db, userId: string, profile: Profile = 'kdanshinnet'): Promise<void> {
   await createUserStore(db).insert({
@@ -32,9 +27,17 @@ export async function registerTestUser(db: Db, userId: string, profile: Profile 
   });
 }
 
-export async function reserveRequest(db: Db, userId: string, kind: RequestKind, profile: Profile = 'kdanshinnet', requestId = nextTestRequestId()) {
+/** Reserves a request the way the API and the renewal page do: an ID from the real allocator and a 'reserved' row. */
+export async function reserveRequest(
+  db: Db,
+  userId: string,
+  kind: RequestKind,
+  { profile = 'kdanshinnet', predecessorRequestId }: { profile?: Profile; predecessorRequestId?: string } = {},
+) {
+  const requests = createRequestStore(db);
+  const requestId = await requests.nextRequestId(tokyoDay(new Date()));
   const workflowId = certificateWorkflowId(profile, requestId);
-  await createRequestStore(db).insert({ requestId, userId, profile, kind, workflowId }, new Date());
+  await requests.insert({ requestId, userId, profile, kind, workflowId, predecessorRequestId }, new Date());
   return { requestId, workflowId };
 }
 
@@ -47,7 +50,7 @@ export async function startCertificate(
 ) {
   const profile = extra.profile ?? 'kdanshinnet';
   await registerTestUser(db, userId, profile);
-  const { requestId, workflowId } = await reserveRequest(db, userId, 'new', profile);
+  const { requestId, workflowId } = await reserveRequest(db, userId, 'new', { profile });
   const input: CertificateWorkflowInput = {
     requestId,
     profile,

@@ -82,6 +82,21 @@ function fromRow(r: OutboxRow): OutboxMail {
 }
 
 /** `clock` stamps bookkeeping columns (when a row changed, when a lease ends); it is not a business date. */
+/** A new outbox row, not yet sent; `claim` holds it for the attempt that writes it. */
+function pendingRow(mail: NewOutboxMail, now: Date, claim: { attempts: number; claimed_until?: Date }) {
+  return {
+    key: mail.key,
+    kind: mail.kind,
+    recipient: mail.recipient,
+    subject: mail.subject,
+    status: 'pending',
+    message_id: mail.messageId,
+    ...claim,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 export function createMailOutboxStore(db: Db, clock: () => Date = () => new Date()): MailOutboxStore {
   const get = async (key: string): Promise<OutboxMail | undefined> => {
     const row = await db<OutboxRow>(table).where({ key }).first();
@@ -92,19 +107,8 @@ export function createMailOutboxStore(db: Db, clock: () => Date = () => new Date
     get,
 
     async enqueue(mail) {
-      const now = clock();
       await db(table)
-        .insert({
-          key: mail.key,
-          kind: mail.kind,
-          recipient: mail.recipient,
-          subject: mail.subject,
-          status: 'pending',
-          message_id: mail.messageId,
-          attempts: 0,
-          created_at: now,
-          updated_at: now,
-        })
+        .insert(pendingRow(mail, clock(), { attempts: 0 }))
         .onConflict('key')
         .ignore();
       return (await get(mail.key))!;
@@ -113,18 +117,7 @@ export function createMailOutboxStore(db: Db, clock: () => Date = () => new Date
     async enqueueClaimed(mail, leaseMs) {
       const now = clock();
       const inserted = await db(table)
-        .insert({
-          key: mail.key,
-          kind: mail.kind,
-          recipient: mail.recipient,
-          subject: mail.subject,
-          status: 'pending',
-          message_id: mail.messageId,
-          attempts: 1,
-          claimed_until: new Date(now.getTime() + leaseMs),
-          created_at: now,
-          updated_at: now,
-        })
+        .insert(pendingRow(mail, now, { attempts: 1, claimed_until: new Date(now.getTime() + leaseMs) }))
         .onConflict('key')
         .ignore()
         .returning('key');

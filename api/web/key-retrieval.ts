@@ -2,7 +2,7 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Db } from '../../activities/infra/db';
 import { Pkcs12PasswordError, PkiError, PKCS12_PASSWORD_MESSAGES_JA, validatePkcs12Password, type CertificateAuthority } from '../../activities/pki';
-import { createRequestStore, type IssuanceRequest } from '../../activities/stores/requests';
+import { createRequestStore, type IssuanceRequest, type RequestStore } from '../../activities/stores/requests';
 import {
   downloadConfirmedSignal,
   retrieveKeyUpdate,
@@ -59,6 +59,21 @@ export function readKeyRetrievalForm(body: unknown, userId: string): KeyRetrieva
   return { requestId, password };
 }
 
+export interface RequestOwner {
+  profile: Profile;
+  userId: string;
+  kinds: RequestKind[];
+}
+
+/** The request, if it is this user's, of this profile and of an allowed kind; any other answer reads as unknown. */
+export async function findOwnedRequest(requests: RequestStore, requestId: string, owner: RequestOwner): Promise<IssuanceRequest> {
+  const request = REQUEST_ID.test(requestId) ? await requests.find(requestId) : undefined;
+  if (!request || request.userId !== owner.userId || request.profile !== owner.profile || !owner.kinds.includes(request.kind)) {
+    throw new HttpError(422, 'request_id_invalid', MESSAGES.requestIdInvalid, 'requestId');
+  }
+  return request;
+}
+
 /** Why the workflow refused a key retrieval, in the user's words. */
 function refusalOf(state: CertificateState | 'reserved' | undefined): HttpError {
   switch (state) {
@@ -79,14 +94,7 @@ function refusalOf(state: CertificateState | 'reserved' | undefined): HttpError 
 export function createKeyRetrieval({ db, client, ca, clock }: KeyRetrievalDeps) {
   const requests = createRequestStore(db);
 
-  /** The request, if it is this user's, of this profile and of an allowed kind; any other answer reads as unknown. */
-  async function ownedRequest(requestId: string, owner: { profile: Profile; userId: string; kinds: RequestKind[] }): Promise<IssuanceRequest> {
-    const request = REQUEST_ID.test(requestId) ? await requests.find(requestId) : undefined;
-    if (!request || request.userId !== owner.userId || request.profile !== owner.profile || !owner.kinds.includes(request.kind)) {
-      throw new HttpError(422, 'request_id_invalid', MESSAGES.requestIdInvalid, 'requestId');
-    }
-    return request;
-  }
+  const ownedRequest = (requestId: string, owner: RequestOwner) => findOwnedRequest(requests, requestId, owner);
 
   async function currentState(request: IssuanceRequest): Promise<CertificateState | 'reserved'> {
     try {

@@ -23,6 +23,9 @@ export const enrollmentPaths = (profile: string) => {
     key: `${base}/key`,
     download: `${base}/download`,
     requests: `${base}/requests`,
+    details: `${base}/details`,
+    detailsOf: (requestId: string) => `${base}/details?requestId=${encodeURIComponent(requestId)}`,
+    certificate: `${base}/certificate`,
     notices: `${base}/notices`,
     contact: `${base}/contact`,
     logout: `${base}/logout`,
@@ -53,10 +56,10 @@ export function enrollmentMenu(profile: string): { menu: MenuEntry[]; topLinks: 
     ],
     menu: [
       { label: '証明書発行申請' },
-      { label: '申請情報の詳細' },
+      { label: '申請情報の詳細', href: p.details },
       { label: '申請情報一覧', href: p.requests },
       { label: '証明書の管理' },
-      { label: '証明書の取得' },
+      { label: '証明書の取得', href: p.certificate },
       { label: '鍵の取得', href: p.key },
       { label: 'お知らせ', href: p.notices },
       { label: '問い合わせ連絡先', href: p.contact },
@@ -102,11 +105,18 @@ export function enrollmentTopPage(o: { profile: string; userId: string }): strin
     ...enrollmentMenu(o.profile),
     body: html`<p>サイバートラスト マネージドPKIのご利用者さま向け画面です。（ユーザ ID: ${o.userId}）</p>
 <dl>
+<dt><a href="${p.details}">申請情報の詳細</a></dt><dd>リクエスト ID を指定して、証明書発行申請情報の詳細を表示します。</dd>
 <dt><a href="${p.requests}">申請情報一覧</a></dt><dd>これまでに送信した証明書発行申請情報を一覧表示します。</dd>
+<dt><a href="${p.certificate}">証明書の取得</a></dt><dd>リクエスト ID を指定して、証明書を取得します。</dd>
 <dt><a href="${p.key}">鍵の取得</a></dt><dd>鍵を取得します。</dd>
 <dt><a href="${p.contact}">問い合わせ連絡先</a></dt><dd>問い合わせ連絡先を表示します。</dd>
 </dl>`,
   });
+}
+
+/** The リクエスト ID row of the forms that take one (鍵の取得, 申請情報の詳細, 証明書の取得). */
+function requestIdInput(requestId: string | undefined, readonly = false): SafeHtml {
+  return html`<tr><th><label for="requestId">リクエスト ID</label></th><td><input type="text" id="requestId" name="requestId" maxlength="15" inputmode="numeric" value="${requestId ?? ''}" ${readonly ? 'readonly' : ''} required></td></tr>`;
 }
 
 export interface KeyPageOptions {
@@ -127,7 +137,7 @@ export function keyRetrievalPage(o: KeyPageOptions): string {
 ${errorBox(o.error)}
 <form method="post" action="${o.action}">${formToken(o.token)}
 <table class="form">
-<tr><th><label for="requestId">リクエスト ID</label></th><td><input type="text" id="requestId" name="requestId" maxlength="15" inputmode="numeric" value="${o.requestId ?? ''}" ${o.prefilled ? 'readonly' : ''} required></td></tr>
+${requestIdInput(o.requestId, o.prefilled)}
 <tr><th><label for="password">パスワード</label></th><td><input type="password" id="password" name="password" minlength="${PKCS12_PASSWORD_MIN_LENGTH}" maxlength="128" autocomplete="new-password" required></td></tr>
 <tr><th><label for="passwordConfirmation">パスワードの確認</label></th><td><input type="password" id="passwordConfirmation" name="passwordConfirmation" maxlength="128" autocomplete="new-password" required></td></tr>
 </table>
@@ -205,8 +215,84 @@ export function requestListPage(o: { profile: string; rows: RequestRow[] }): str
     ...enrollmentMenu(o.profile),
     body: html`<p>${o.rows.length} 件の申請があります。</p>
 <table class="list"><tr><th>リクエストID</th><th>種別</th><th>申請日時</th><th>メールの有効期限</th><th>証明書の有効期限</th><th>ステータス</th></tr>
-${o.rows.map((r) => html`<tr><td>${r.requestId}</td><td>${KIND_JA[r.kind] ?? r.kind}</td><td>${formatTokyo(r.createdAt)}</td><td>${formatTokyo(r.guideExpiresAt)}</td><td>${formatTokyo(r.notAfter)}</td><td>${STATUS_JA[r.status] ?? r.status}</td></tr>`)}
+${o.rows.map((r) => html`<tr><td><a href="${enrollmentPaths(o.profile).detailsOf(r.requestId)}">${r.requestId}</a></td><td>${KIND_JA[r.kind] ?? r.kind}</td><td>${formatTokyo(r.createdAt)}</td><td>${formatTokyo(r.guideExpiresAt)}</td><td>${formatTokyo(r.notAfter)}</td><td>${STATUS_JA[r.status] ?? r.status}</td></tr>`)}
 </table>`,
+  });
+}
+
+/** 申請情報の詳細 without a request ID yet: asks for one (a GET form, since looking changes nothing). */
+export function requestDetailsFormPage(o: { profile: string; requestId?: string; error?: string }): string {
+  return page({
+    title: '申請情報の詳細',
+    ...enrollmentMenu(o.profile),
+    body: html`<p>詳細を表示したい証明書発行申請のリクエスト ID を入力してください。</p>
+${errorBox(o.error)}
+<form method="get" action="${enrollmentPaths(o.profile).details}">
+<table class="form">${requestIdInput(o.requestId)}</table>
+<button type="submit">Submit</button></form>`,
+  });
+}
+
+export interface RequestDetailsView {
+  requestId: string;
+  kind: string;
+  status: string;
+  createdAt: Date;
+  guideExpiresAt?: Date;
+  certificate?: {
+    serial: string;
+    notBefore: Date;
+    notAfter: Date;
+    subject: { commonName: string; organizationalUnits: string[]; organization: string; country: string };
+    email: string;
+    revokedAt?: Date;
+  };
+}
+
+export function requestDetailsPage(o: { profile: string; details: RequestDetailsView }): string {
+  const d = o.details;
+  const c = d.certificate;
+  const p = enrollmentPaths(o.profile);
+  return page({
+    title: '申請情報の詳細',
+    ...enrollmentMenu(o.profile),
+    body: html`<table class="list" id="request">
+<tr><th>リクエストID</th><td>${d.requestId}</td></tr>
+<tr><th>種別</th><td>${KIND_JA[d.kind] ?? d.kind}</td></tr>
+<tr><th>ステータス</th><td>${STATUS_JA[d.status] ?? d.status}</td></tr>
+<tr><th>申請日時</th><td>${formatTokyo(d.createdAt)}</td></tr>
+<tr><th>メールの有効期限</th><td>${formatTokyo(d.guideExpiresAt)}</td></tr>
+</table>
+${
+  c
+    ? html`<h2>証明書</h2>
+<table class="list" id="certificate">
+<tr><th>シリアル番号</th><td>${c.serial}</td></tr>
+<tr><th>有効期間</th><td>${formatTokyo(c.notBefore)} ～ ${formatTokyo(c.notAfter)}</td></tr>
+<tr><th>Common Name</th><td>${c.subject.commonName}</td></tr>
+${c.subject.organizationalUnits.map((ou) => html`<tr><th>Organizational Unit</th><td>${ou}</td></tr>`)}
+<tr><th>Organization</th><td>${c.subject.organization}</td></tr>
+<tr><th>Country</th><td>${c.subject.country}</td></tr>
+<tr><th>通知用メールアドレス</th><td>${c.email}</td></tr>
+${c.revokedAt ? html`<tr><th>失効日時</th><td>${formatTokyo(c.revokedAt)}</td></tr>` : ''}
+</table>`
+    : html`<p class="note">このリクエストの証明書はまだ発行されていません。</p>`
+}
+<p><a href="${p.requests}">申請情報一覧へ戻る</a></p>`,
+  });
+}
+
+/** 証明書の取得: the public certificate only (DER, .cer), by request ID; the key is never part of it. */
+export function certificateRetrievalPage(o: { profile: string; token: string; requestId?: string; error?: string }): string {
+  return page({
+    title: '証明書の取得',
+    ...enrollmentMenu(o.profile),
+    body: html`<p>取得したい証明書の発行申請時のリクエスト ID を入力して、「Submit」ボタンをクリックしてください。</p>
+${errorBox(o.error)}
+<form method="post" action="${enrollmentPaths(o.profile).certificate}">${formToken(o.token)}
+<table class="form">${requestIdInput(o.requestId)}</table>
+<button type="submit">Submit</button></form>
+<p class="note">※ 取得できるのは証明書（公開鍵を含むファイル、DER 形式 .cer）のみです。鍵は含まれません。鍵は「鍵の取得」でのみ取得できます。</p>`,
   });
 }
 

@@ -8,10 +8,12 @@ import type { CertificateAuthority, CertificateProfile } from '../../activities/
 import { createRequestStore } from '../../activities/stores/requests';
 import { PROFILES, type Profile } from '../../workflows/definitions';
 import { HttpError } from '../errors';
+import { createCertificateDetails } from './certificate-details';
 import { createEnrollmentLogin, DEFAULT_LOCKOUT, type LockoutPolicy } from './enrollment-login';
 import { createKeyRetrieval, formField, readKeyRetrievalForm, type Clock } from './key-retrieval';
 import { MESSAGES } from './messages';
 import {
+  certificateRetrievalPage,
   contactPage,
   downloadPage,
   enrollmentMenu,
@@ -21,6 +23,8 @@ import {
   loginPage,
   messagePage,
   noticesPage,
+  requestDetailsFormPage,
+  requestDetailsPage,
   requestListPage,
   type SupportContact,
 } from './pages';
@@ -97,6 +101,7 @@ export function createWebRouter(deps: WebDeps): Router {
   const login = createEnrollmentLogin(deps.db, deps.lockout ?? DEFAULT_LOCKOUT);
   const keys = createKeyRetrieval({ db: deps.db, client: deps.client, ca: deps.ca, clock });
   const requests = createRequestStore(deps.db);
+  const certificates = createCertificateDetails({ db: deps.db, ca: deps.ca });
 
   const router = Router();
   router.use(publicationRouter({ ca: deps.ca, clock }));
@@ -211,6 +216,42 @@ export function createWebRouter(deps: WebDeps): Router {
     const { profile, userId } = loggedIn(req);
     const rows = await requests.list({ userId, profile, limit: 50 });
     sendPage(res, 200, requestListPage({ profile, rows: rows.filter((r) => r.status !== 'reserved') }));
+  });
+
+  enroll.get('/details', async (req, res) => {
+    const { profile, userId } = loggedIn(req);
+    const asked = req.query.requestId;
+    if (asked === undefined) return sendPage(res, 200, requestDetailsFormPage({ profile }));
+    const typed = typeof asked === 'string' ? asked.trim().slice(0, 15) : undefined;
+    try {
+      if (typeof asked !== 'string') throw HttpError.badRequest(MESSAGES.badRequest, 'requestId');
+      const { request, certificate } = await certificates.details(asked.trim(), { profile, userId });
+      sendPage(res, 200, requestDetailsPage({ profile, details: { ...request, certificate } }));
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status >= 500) throw err;
+      // Looking up a request that is not the user's is a page that does not exist for them, as on the renewal side.
+      const status = err.code === 'request_id_invalid' ? 404 : err.status;
+      sendPage(res, status, requestDetailsFormPage({ profile, requestId: typed, error: err.message }));
+    }
+  });
+
+  enroll.get('/certificate', (req, res) => {
+    const { profile } = loggedIn(req);
+    sendPage(res, 200, certificateRetrievalPage({ profile, token: issueFormToken(req) }));
+  });
+
+  enroll.post('/certificate', async (req, res) => {
+    const { profile, userId } = loggedIn(req);
+    const typed = typeof req.body?.requestId === 'string' ? req.body.requestId.slice(0, 15) : undefined;
+    try {
+      consumeFormToken(req);
+      const requestId = (formField(req.body, 'requestId', { maxLength: 64 }) ?? '').trim();
+      const file = await certificates.certificateFile(requestId, { profile, userId });
+      res.attachment(file.fileName).type('application/pkix-cert').send(file.der);
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status >= 500) throw err;
+      sendPage(res, err.status, certificateRetrievalPage({ profile, token: issueFormToken(req), requestId: typed, error: err.message }));
+    }
   });
 
   enroll.get('/notices', (req, res) => {

@@ -35,7 +35,8 @@ export class Visitor {
     });
     this.remember(res);
     const location = res.headers.get('location') ?? undefined;
-    const isBinary = (res.headers.get('content-type') ?? '').includes('pkcs12');
+    // Files (.p12, .cer) stay unread for the caller; pages and redirects are text.
+    const isBinary = !/^text\//.test(res.headers.get('content-type') ?? 'text/');
     return { status: res.status, body: isBinary ? '' : await res.text(), res, location };
   }
 

@@ -1,10 +1,10 @@
 // Is the certificate the browser presented one of ours, of this profile, unrevoked and within its validity?
 import crypto from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { x509 } from '../../activities/pki/crypto-provider';
 import type { CertificateAuthority } from '../../activities/pki';
 import type { Profile } from '../../workflows/definitions';
 import type { Clock } from '../web/key-retrieval';
+import { subjectNamesOf } from '../web/certificate-details';
 
 export interface PresentedCertificate {
   serial: string;
@@ -35,19 +35,9 @@ interface ParsedPeer {
 }
 
 function parseNames(raw: Buffer): ParsedPeer['names'] {
-  const name = new x509.X509Certificate(raw).subjectName;
-  const first = (type: string) => name.getField(type)[0] ?? '';
-  // ASN.1 order is C, O, OU (least specific first), CN; the screen shows the reverse.
-  const organizationalUnits = name.getField('OU').reverse();
-  const commonName = first('CN');
-  const rdns = [['CN', commonName], ...organizationalUnits.map((ou) => ['OU', ou]), ['O', first('O')], ['C', first('C')]];
-  return {
-    commonName,
-    organizationalUnits,
-    organization: first('O'),
-    country: first('C'),
-    subject: rdns.map(([type, value]) => `${type}=${value!.replace(/([,+"\\<>;=])/g, '\\$1')}`).join(', '),
-  };
+  const names = subjectNamesOf(raw);
+  const rdns = [['CN', names.commonName], ...names.organizationalUnits.map((ou) => ['OU', ou]), ['O', names.organization], ['C', names.country]];
+  return { ...names, subject: rdns.map(([type, value]) => `${type}=${value!.replace(/([,+"\\<>;=])/g, '\\$1')}`).join(', ') };
 }
 
 export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAuthority; clock: Clock }) {

@@ -44,7 +44,6 @@ export async function createSelfSignedServerCertificate(hostNames: string[]): Pr
       new x509.SubjectAlternativeNameExtension(hostNames.map((h) => (/^[\d.:]+$/.test(h) ? { type: 'ip', value: h } : { type: 'dns', value: h }))),
     ],
   });
-  const pkcs8 = Buffer.from(await crypto.webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
+  const keyPem = crypto.KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string;
   return { keyPem, certificatePem: certificate.toString('pem') };
 }

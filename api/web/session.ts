@@ -1,9 +1,10 @@
-// Sessions (express-session, memory store), idle timeout and one-time form tokens against forged and replayed forms.
+// Sessions (express-session, a bounded memory store that prunes idle sessions), idle timeout and one-time form tokens against forged and replayed forms.
 import crypto from 'node:crypto';
 import session from 'express-session';
 import type { Request, RequestHandler } from 'express';
 import { HttpError } from '../errors';
 import { MESSAGES } from './messages';
+import createMemoryStore from 'memorystore';
 
 /** A key waiting for its Download: the PKCS#12 (already encrypted with the user's password), never its password. */
 export interface PendingDownload {
@@ -35,11 +36,24 @@ export interface SessionSettings {
   store?: session.Store;
 }
 
+/** Sessions held at once; beyond it the least recently used goes, so a flood of anonymous views cannot exhaust memory. */
+export const MAX_SESSIONS = 100_000;
+
+const BoundedMemoryStore = createMemoryStore(session);
+
+/**
+ * express-session's own MemoryStore never drops a session nobody asks for again: every visitor would stay forever.
+ * This one prunes sessions past their idle timeout and holds at most `max`.
+ */
+export function createSessionStore(idleTimeoutMs: number, max = MAX_SESSIONS): InstanceType<typeof BoundedMemoryStore> {
+  return new BoundedMemoryStore({ checkPeriod: idleTimeoutMs, ttl: idleTimeoutMs, max });
+}
+
 export function sessions(settings: SessionSettings): RequestHandler {
   return session({
     name: settings.cookieName,
     secret: settings.secret,
-    store: settings.store ?? new session.MemoryStore(),
+    store: settings.store ?? createSessionStore(settings.idleTimeoutMs),
     resave: false,
     saveUninitialized: false,
     rolling: true,

@@ -3,7 +3,7 @@
 import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,7 @@ import { downloadConfirmedSignal, retrieveKeyUpdate } from '../workflows/definit
 import { loadConfig } from '../worker/config';
 import { createRuntime } from '../worker/runtime';
 import { startTemporalDevServer } from '../worker/temporal-dev-server';
+import { freePort } from '../activities/infra/ports';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_LIFECYCLE_N ?? 1000);
 // Users driven at once: 4 per core keeps the thread pool and the worker busy without queueing everything behind key generation.
@@ -45,13 +46,6 @@ function runSmtpSink(): void {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(port)); });
-  });
-}
 
 async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -1,7 +1,7 @@
 // Development mailbox for `npm start`: MailDev catches every mail on a local SMTP port and shows it on a web page.
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../infra/ports';
 
 export interface DevMailboxOptions {
   /** 0 picks a free port. */
@@ -21,16 +21,6 @@ export interface DevMailbox {
 // MailDev runs as its own process from its CLI, so its dependencies and logs stay out of certflow's.
 const maildevCli = path.resolve(__dirname, '../../node_modules/maildev/bin/maildev');
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts MailDev and resolves once its web API answers; point config.smtp at `smtpPort`, read mails at `webUrl`. */
 export async function startDevMailbox({ smtpPort, webPort, host = '127.0.0.1' }: DevMailboxOptions): Promise<DevMailbox> {

@@ -1,11 +1,7 @@
 // Test fixtures for mail: a real SMTP listener (smtp-server) that parses what it receives, and a migrated database.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { createDb, migrateToLatest, type Db } from '../../activities/infra/db';
 
 export interface ReceivedMail {
   envelopeTo: string[];
@@ -91,26 +87,8 @@ export async function startTestMailbox(): Promise<TestMailbox> {
   return box;
 }
 
-export interface TestDb {
-  db: Db;
-  destroy(): Promise<void>;
-}
-
 /** A migrated SQLite file; the store tests on every database use test/support/databases.ts. */
-export async function createTestDb(): Promise<TestDb & { file?: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-mail-'));
-  const file = path.join(dir, 'certflow.sqlite');
-  const db = createDb({ client: 'sqlite', connection: file });
-  await migrateToLatest(db);
-  return {
-    db,
-    file,
-    async destroy() {
-      await db.destroy();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+export { createTestDb } from '../support/db';
 
 export const support = {
   phone: '0120-588-399',

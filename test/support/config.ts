@@ -1,21 +1,11 @@
 // A complete configuration for in-process tests: temporary data folder, generated secrets, ports chosen by the OS.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../worker/config';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../activities/infra/ports';
 
 export const ADMIN_TOKEN = crypto.randomBytes(24).toString('base64url');
 export const SUPPORT_TOKEN = crypto.randomBytes(24).toString('base64url');

@@ -4,13 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDb, migrateToLatest, type Db } from '../../activities/infra/db';
 
-export async function createTestDb(): Promise<{ db: Db; dir: string; destroy(): Promise<void> }> {
+export async function createTestDb(): Promise<{ db: Db; dir: string; file: string; destroy(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-db-'));
-  const db = createDb({ client: 'sqlite', connection: path.join(dir, 'certflow.sqlite') });
+  const file = path.join(dir, 'certflow.sqlite');
+  const db = createDb({ client: 'sqlite', connection: file });
   await migrateToLatest(db);
   return {
     db,
     dir,
+    file,
     async destroy() {
       await db.destroy();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -1,9 +1,9 @@
 // A throwaway PostgreSQL cluster for one test run: initdb in a temp folder, a free port on 127.0.0.1, trust auth.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../activities/infra/ports';
 
 export interface PostgresCluster {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
@@ -40,16 +40,6 @@ function clusterOwner(): { name: string; uid: number; gid: number } | undefined 
   throw new Error(`PostgreSQL tests: running as root and neither the postgres nor the nobody user exists to own the cluster`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startPostgresCluster(): Promise<PostgresCluster> {
   const { initdb, pgCtl } = findPostgresBinaries();

@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +23,7 @@ import { createRuntime, lifecyclePolicy, type Runtime } from '../../worker/runti
 import { certificateWorkflowId, type Profile } from '../../workflows/definitions';
 import { startTestMailbox, type ReceivedMail, type TestMailbox } from '../mail/support';
 import { createTimeSkippingEnv } from '../support/temporal';
+import { freePort } from '../../activities/infra/ports';
 
 export interface WebHarness {
   env: TestWorkflowEnvironment;
@@ -38,13 +38,6 @@ export interface WebHarness {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 export async function startWebHarness(options: Partial<Pick<WebDeps, 'idleTimeoutMs' | 'lockout' | 'loginAttemptsPerMinute'>> = {}): Promise<WebHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-web-'));

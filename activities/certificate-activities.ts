@@ -1,10 +1,10 @@
 // Activities of the certificate workflow: signing, key destruction, revocation, mail and the database projection.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Db } from './infra/db';
-import type { SubjectInput } from './pki';
+import type { Db } from '../infra/db';
+import type { SubjectInput } from '../engines/pki';
 import type { Profile, RevocationReason } from '../workflows/definitions';
-import { createRequestStore, type RequestSnapshot } from './stores/requests';
-import { createUserStore, type User } from './stores/users';
+import { createRequestStore, type RequestSnapshot } from '../stores/requests';
+import { createUserStore, type User } from '../stores/users';
 
 /** What the workflow asks of the CA (implemented by activities/pki). */
 export interface IssuingAuthority {

@@ -1,6 +1,6 @@
 // Turns the workflow's lifecycle events into the mail module's requests: recipients, links and service names.
-import type { CertificateProfile } from './pki';
-import type { MailRequest, SendMailResult } from './mail';
+import type { CertificateProfile } from '../engines/pki';
+import type { MailRequest, SendMailResult } from '../engines/mail';
 import type { LifecycleMailer } from './certificate-activities';
 import type { Profile } from '../workflows/definitions';
 

@@ -2,7 +2,7 @@
 import express, { type Express, type Router } from 'express';
 import { errorHandler, notFoundHandler, type HttpError } from './errors';
 import { healthRouter, type HealthDeps } from './health';
-import type { Logger } from '../activities/infra/logger';
+import type { Logger } from '../infra/logger';
 
 export interface AppDeps extends HealthDeps {
   logger: Logger;

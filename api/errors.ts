@@ -1,6 +1,6 @@
 // The one error type that carries an HTTP status, and the central handler that turns any error into a reply.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { Logger } from '../activities/infra/logger';
+import type { Logger } from '../infra/logger';
 
 export class HttpError extends Error {
   constructor(

@@ -1,7 +1,7 @@
 // GET /healthz: an honest report of what certflow depends on, 200 only when all of it answers.
 import { Router } from 'express';
 import type { Connection } from '@temporalio/client';
-import { ping, type Db } from '../activities/infra/db';
+import { ping, type Db } from '../infra/db';
 
 export interface HealthDeps {
   db: Db;

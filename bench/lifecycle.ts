@@ -11,14 +11,14 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { SMTPServer } from 'smtp-server';
 import { issuanceKey } from '../activities/certificate-activities';
-import { createLogger } from '../activities/infra/logger';
+import { createLogger } from '../infra/logger';
 import { createApp } from '../api/app';
 import { createSupportRouter } from '../api/support/router';
 import { downloadConfirmedSignal, retrieveKeyUpdate } from '../workflows/definitions';
 import { loadConfig } from '../worker/config';
 import { createRuntime } from '../worker/runtime';
 import { startTemporalDevServer } from '../worker/temporal-dev-server';
-import { freePort } from '../activities/infra/ports';
+import { freePort } from '../infra/ports';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_LIFECYCLE_N ?? 1000);
 // Users driven at once: 4 per core keeps the thread pool and the worker busy without queueing everything behind key generation.

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { createDb, migrateToLatest } from '../activities/infra/db';
-import { createMailActivities, createMailRenderer, createSmtpTransport, type MailRequest } from '../activities/mail';
+import { createDb, migrateToLatest } from '../infra/db';
+import { createMailActivities, createMailRenderer, createSmtpTransport, type MailRequest } from '../engines/mail';
 
 const N = Number(process.env.BENCH_MAIL_N ?? 10_000);
 const CONCURRENCY = 64; // in-flight activities, as a worker's activity slots would run them

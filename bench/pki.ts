@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createDb, migrateToLatest } from '../activities/infra/db';
-import { buildProfiles, createCertificateAuthority, KEY_ALGORITHMS, type KeyAlgorithm } from '../activities/pki';
+import { createDb, migrateToLatest } from '../infra/db';
+import { buildProfiles, createCertificateAuthority, KEY_ALGORITHMS, type KeyAlgorithm } from '../engines/pki';
 
 const exec = promisify(execFile);
 const generateKeyPair = promisify(crypto.generateKeyPair);

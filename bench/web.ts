@@ -16,7 +16,7 @@ import { createSelfSignedServerCertificate } from '../api/tls/server-certificate
 import { renderErrorPage } from '../api/web/pages-errors';
 import { createWebRouter } from '../api/web/router';
 import { openLoop } from './open-loop';
-import { createLogger } from '../activities/infra/logger';
+import { createLogger } from '../infra/logger';
 import { loadConfig } from '../worker/config';
 import { createRuntime } from '../worker/runtime';
 

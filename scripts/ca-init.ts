@@ -2,8 +2,8 @@
 import crypto from 'node:crypto';
 import { ConfigError, loadConfig } from '../worker/config';
 import { withDevSecrets } from '../worker/dev-secrets';
-import { createDb, migrateToLatest } from '../activities/infra/db';
-import { buildProfiles, createCertificateAuthority, PkiError } from '../activities/pki';
+import { createDb, migrateToLatest } from '../infra/db';
+import { buildProfiles, createCertificateAuthority, PkiError } from '../engines/pki';
 import { PROFILES } from '../workflows/definitions';
 
 async function main(): Promise<void> {

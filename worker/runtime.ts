@@ -1,8 +1,8 @@
 // The composition root: builds every service certflow runs on from the typed configuration, once per process.
 import type { Transporter } from 'nodemailer';
-import { createDb, migrateToLatest, type Db } from '../activities/infra/db';
-import { createCertificateAuthority, buildProfiles, type CertificateAuthority, type CertificateProfile } from '../activities/pki';
-import { createMailActivities, createMailRenderer, createSealedSecrets, createSmtpTransport, type SealedSecrets } from '../activities/mail';
+import { createDb, migrateToLatest, type Db } from '../infra/db';
+import { createCertificateAuthority, buildProfiles, type CertificateAuthority, type CertificateProfile } from '../engines/pki';
+import { createMailActivities, createMailRenderer, createSealedSecrets, createSmtpTransport, type SealedSecrets } from '../engines/mail';
 import { createCertificateActivities, type CertificateActivities } from '../activities/certificate-activities';
 import { createLifecycleMailer } from '../activities/lifecycle-mailer';
 import type { Config } from './config';

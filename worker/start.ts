@@ -9,8 +9,8 @@ import { assertPortFree, startTemporalDevServer, type RunningDevServer } from '.
 import { createRuntime, type Runtime } from './runtime';
 import { createCertflowWorker } from './worker';
 import { createApp } from '../api/app';
-import { createLogger } from '../activities/infra/logger';
-import { startDevMailbox, type DevMailbox } from '../activities/mail';
+import { createLogger } from '../infra/logger';
+import { startDevMailbox, type DevMailbox } from './dev-mailbox';
 import { createSupportRouter } from '../api/support/router';
 import { createWebRouter } from '../api/web/router';
 import { renderErrorPage } from '../api/web/pages-errors';

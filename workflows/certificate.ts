@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CertificateActivities, LifecycleMail } from '../activities/certificate-activities';
-import type { RequestSnapshot } from '../activities/stores/requests';
+import type { RequestSnapshot } from '../stores/requests';
 import {
   CertNotAfter,
   CertProfile,

@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { ApiToken } from '../../worker/config';
-import type { Actor } from '../use-cases';
+import type { Actor } from '../../domain';
 import { HttpError } from '../errors';
 
 const digest = (value: string) => crypto.createHash('sha256').update(value, 'utf8').digest();

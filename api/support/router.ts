@@ -16,7 +16,7 @@ import {
   unlockUser,
   type Actor,
   type UseCaseDeps,
-} from '../use-cases';
+} from '../../domain';
 import { authenticate, permits } from './auth';
 import {
   certificateListSchema,

@@ -2,8 +2,8 @@
 import { formatTokyo, html } from '../web/html';
 import { errorBox, formToken, page } from '../web/layout';
 import { renewalMenu, renewalPaths, STATUS_JA } from '../web/pages';
-import type { IssuanceRequest } from '../../activities/stores/requests';
-import type { CertificateRefusal, PresentedCertificate } from './client-certificate';
+import type { IssuanceRequest } from '../../stores/requests';
+import type { CertificateRefusal, PresentedCertificate } from '../../domain/client-certificate';
 
 export const REFUSALS_JA: Record<CertificateRefusal, string> = {
   none: 'クライアント証明書が提示されませんでした。更新対象の証明書を選択して、もう一度アクセスしてください。',

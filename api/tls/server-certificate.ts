@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { x509 } from '../../activities/pki/crypto-provider';
+import { x509 } from '../../engines/pki/crypto-provider';
 
 export interface TlsServerCertificate {
   keyPem: string;

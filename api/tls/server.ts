@@ -3,15 +3,15 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import express, { Router, type Request, type Response } from 'express';
 import { HttpError, notFoundHandler } from '../errors';
-import { createKeyRetrieval, readKeyRetrievalForm } from '../web/key-retrieval';
+import { createKeyRetrieval, readKeyRetrievalForm } from '../../domain/key-retrieval';
 import { MESSAGES } from '../web/messages';
 import { contactPage, downloadPage, keyRetrievalPage, messagePage, noticesPage, renewalMenu, renewalPaths } from '../web/pages';
 import { pageErrorHandler } from '../web/pages-errors';
 import { DEFAULT_IDLE_TIMEOUT_MS, isProfile, profileParam, type WebDeps } from '../web/router';
 import { consumeFormToken, idleTimeout, issueFormToken, sessions } from '../web/session';
-import { createClientCertificateCheck, type ClientCertificateCheck, type PresentedCertificate } from './client-certificate';
+import { createClientCertificateCheck, type ClientCertificateCheck, type PresentedCertificate } from '../../domain/client-certificate';
 import { processingPage, refusalPage, renewalApplyPage, renewalTopPage, resumeListPage } from './pages';
-import { createRenewal } from './renewal';
+import { createRenewal } from '../../domain/renewal';
 import type { TlsServerCertificate } from './server-certificate';
 import { PROFILES } from '../../workflows/definitions';
 

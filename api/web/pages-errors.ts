@@ -1,6 +1,6 @@
 // Any error as a Japanese page: our HttpErrors carry their message; others get one by status, never a stack trace.
 import type { ErrorRequestHandler } from 'express';
-import type { Logger } from '../../activities/infra/logger';
+import type { Logger } from '../../infra/logger';
 import { HttpError } from '../errors';
 import { MESSAGES } from './messages';
 import { messagePage } from './pages';

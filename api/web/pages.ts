@@ -1,5 +1,5 @@
 // The user's screens, as the manual shows them; each returns a complete HTML document.
-import { PKCS12_PASSWORD_MIN_LENGTH } from '../../activities/pki';
+import { PKCS12_PASSWORD_MIN_LENGTH } from '../../engines/pki';
 import { formatTokyo, html, type SafeHtml } from './html';
 import { errorBox, formToken, page, type MenuEntry } from './layout';
 

@@ -2,15 +2,15 @@
 import express, { Router, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Client } from '@temporalio/client';
-import type { Db } from '../../activities/infra/db';
-import type { Logger } from '../../activities/infra/logger';
-import type { CertificateAuthority, CertificateProfile } from '../../activities/pki';
-import { createRequestStore } from '../../activities/stores/requests';
+import type { Db } from '../../infra/db';
+import type { Logger } from '../../infra/logger';
+import type { CertificateAuthority, CertificateProfile } from '../../engines/pki';
+import { createRequestStore } from '../../stores/requests';
 import { PROFILES, type Profile } from '../../workflows/definitions';
 import { HttpError } from '../errors';
-import { createCertificateDetails } from './certificate-details';
-import { createEnrollmentLogin, DEFAULT_LOCKOUT, type LockoutPolicy } from './enrollment-login';
-import { createKeyRetrieval, formField, readKeyRetrievalForm, type Clock } from './key-retrieval';
+import { createCertificateDetails } from '../../domain/certificate-details';
+import { createEnrollmentLogin, DEFAULT_LOCKOUT, type LockoutPolicy } from '../../domain/enrollment-login';
+import { createKeyRetrieval, formField, readKeyRetrievalForm, type Clock } from '../../domain/key-retrieval';
 import { MESSAGES } from './messages';
 import {
   certificateRetrievalPage,

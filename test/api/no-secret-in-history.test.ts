@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { issuanceKey } from '../../activities/certificate-activities';
-import { createRequestStore } from '../../activities/stores/requests';
+import { createRequestStore } from '../../stores/requests';
 import { downloadConfirmedSignal, retrieveKeyUpdate } from '../../workflows/definitions';
 import { eventually, passwordFromMail, registration, startApiStack, type ApiStack } from './stack';
 

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createLogger } from '../../activities/infra/logger';
+import { createLogger } from '../../infra/logger';
 import { createApp } from '../../api/app';
 import { createSupportRouter } from '../../api/support/router';
 import { loadConfig } from '../../worker/config';

@@ -3,11 +3,11 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import argon2 from 'argon2';
 import { Client, Connection } from '@temporalio/client';
-import { registerUser, type Registration } from '../../api/use-cases';
+import { registerUser, type Registration } from '../../domain';
 import { issuanceKey } from '../../activities/certificate-activities';
-import { createAuditStore } from '../../activities/stores/audit';
-import { createRequestStore } from '../../activities/stores/requests';
-import { createUserStore } from '../../activities/stores/users';
+import { createAuditStore } from '../../stores/audit';
+import { createRequestStore } from '../../stores/requests';
+import { createUserStore } from '../../stores/users';
 import { CertStatus, CertUserId, downloadConfirmedSignal, retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
 import { eventually, passwordFromMail, registration, startApiStack, type ApiStack } from './stack';
 

@@ -1,10 +1,10 @@
 // A renewed certificate stays valid to its end; revoking or reissuing the user's certificate must withdraw it too.
 import type { WorkflowHandle } from '@temporalio/client';
-import { createSealedSecrets } from '../../activities/mail';
-import { buildProfiles } from '../../activities/pki';
-import { createRequestStore } from '../../activities/stores/requests';
-import { createUserStore } from '../../activities/stores/users';
-import { reissue, revoke, type UseCaseDeps } from '../../api/use-cases';
+import { createSealedSecrets } from '../../engines/mail';
+import { buildProfiles } from '../../engines/pki';
+import { createRequestStore } from '../../stores/requests';
+import { createUserStore } from '../../stores/users';
+import { reissue, revoke, type UseCaseDeps } from '../../domain';
 import { downloadConfirmedSignal, requestRenewalUpdate, retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
 import { reserveRequest } from '../support/lifecycle-harness';
 import { startLifecycleFixture, type LifecycleFixture } from '../support/lifecycle-worker';

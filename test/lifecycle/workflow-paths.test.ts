@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Db } from '../../activities/infra/db';
-import { createRequestStore } from '../../activities/stores/requests';
+import type { Db } from '../../infra/db';
+import { createRequestStore } from '../../stores/requests';
 import {
   downloadConfirmedSignal,
   reissueUpdate,

@@ -1,5 +1,6 @@
 // The dev mailbox `npm start` runs: a mail sent by the activity shows up on MailDev's web side.
-import { createMailActivities, createMailRenderer, createSmtpTransport, startDevMailbox, type DevMailbox } from '../../activities/mail';
+import { createMailActivities, createMailRenderer, createSmtpTransport } from '../../engines/mail';
+import { startDevMailbox, type DevMailbox } from '../../worker/dev-mailbox';
 import { createTestDb, dataKey, kdanshinnet, support } from './support';
 
 describe('the dev mailbox', () => {

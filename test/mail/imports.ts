@@ -1,3 +1,3 @@
 // The mail module as tests import it, plus the default templates for start-up checks.
-export * from '../../activities/mail';
-export { templates } from '../../activities/mail/templates';
+export * from '../../engines/mail';
+export { templates } from '../../engines/mail/templates';

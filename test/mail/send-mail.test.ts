@@ -14,7 +14,7 @@ import {
   type MailRequest,
   type SealedSecrets,
   type ServiceIdentity,
-} from '../../activities/mail';
+} from '../../engines/mail';
 import { createTestDb, dataKey, kdanshinnet, nissay, startTestMailbox, support, type ReceivedMail, type TestMailbox } from './support';
 
 const from = 'danshinnet-sc@nissay-it.co.jp';

@@ -1,6 +1,6 @@
 // Sealed secrets, the outbox store and the mail migration, against every configured database.
 import { createSealedSecrets, createMailOutboxStore, createMailRenderer, templates } from './imports';
-import { rollbackAll, migrateToLatest } from '../../activities/infra/db';
+import { rollbackAll, migrateToLatest } from '../../infra/db';
 import { forEachDatabase } from '../support/databases';
 import { dataKey } from './support';
 

@@ -1,7 +1,7 @@
 // The files certflow signs, opened by their real consumers: openssl (verify, crl, pkcs12) and NSS (pk12util, certutil).
 import fs from 'node:fs';
 import path from 'node:path';
-import { KEY_ALGORITHMS, type Pkcs12Encryption } from '../../activities/pki';
+import { KEY_ALGORITHMS, type Pkcs12Encryption } from '../../engines/pki';
 import { PROFILES, type Profile } from '../../workflows/definitions';
 import { createPkiFixture, NOW, run, subjectOf, THREE_YEARS_LATER, write, type PkiFixture } from './support';
 

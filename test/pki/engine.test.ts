@@ -11,7 +11,7 @@ import {
   SubjectValidationError,
   validatePkcs12Password,
   type CertificateAuthority,
-} from '../../activities/pki';
+} from '../../engines/pki';
 import { CA_PASSPHRASE, createPkiFixture, NOW, run, subjectOf, THREE_YEARS_LATER, write, type PkiFixture } from './support';
 import { expectUniqueViolation } from '../support/databases';
 

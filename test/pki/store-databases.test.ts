@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
-import { buildProfiles, createCertificateAuthority, PkiError, type CertificateAuthority } from '../../activities/pki';
-import { createPkiStore } from '../../activities/pki/store';
-import { x509 } from '../../activities/pki/crypto-provider';
-import type { Db } from '../../activities/infra/db';
+import { buildProfiles, createCertificateAuthority, PkiError, type CertificateAuthority } from '../../engines/pki';
+import { createPkiStore } from '../../engines/pki/store';
+import { x509 } from '../../engines/pki/crypto-provider';
+import type { Db } from '../../infra/db';
 import { expectUniqueViolation, forEachDatabase } from '../support/databases';
 import { CA_PASSPHRASE, NOW, subjectOf, THREE_YEARS_LATER } from './support';
 

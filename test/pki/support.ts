@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createDb, migrateToLatest, type Db } from '../../activities/infra/db';
-import { buildProfiles, createCertificateAuthority, type ProfileOverrides } from '../../activities/pki';
+import { createDb, migrateToLatest, type Db } from '../../infra/db';
+import { buildProfiles, createCertificateAuthority, type ProfileOverrides } from '../../engines/pki';
 import type { Profile } from '../../workflows/definitions';
 
 const exec = promisify(execFile);

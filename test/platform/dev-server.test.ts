@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { SMTPServer } from 'smtp-server';
 import { createApp } from '../../api/app';
-import { createLogger } from '../../activities/infra/logger';
+import { createLogger } from '../../infra/logger';
 import { createRuntime, type Runtime } from '../../worker/runtime';
 import { createCertflowWorker } from '../../worker/worker';
 import { downloadConfirmedSignal, retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';

@@ -1,5 +1,5 @@
 // Every migration runs up and back down on each supported database, leaving an empty schema that can be migrated again.
-import { migrateToLatest, rollbackAll, type Db } from '../../activities/infra/db';
+import { migrateToLatest, rollbackAll, type Db } from '../../infra/db';
 import { forEachDatabase } from '../support/databases';
 
 /** Tables, indexes and sequences the migrations own (knex's own bookkeeping left out). */

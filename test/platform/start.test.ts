@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { createDb } from '../../activities/infra/db';
+import { createDb } from '../../infra/db';
 import { loadConfig } from '../../worker/config';
 import { retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
 import { freePort, testEnv } from '../support/config';

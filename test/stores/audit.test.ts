@@ -1,5 +1,5 @@
 // The audit store on every supported database: events read back in order, with their time, filters and detail.
-import { createAuditStore } from '../../activities/stores/audit';
+import { createAuditStore } from '../../stores/audit';
 import { forEachDatabase } from '../support/databases';
 
 forEachDatabase('the audit store', (database) => {

@@ -1,5 +1,5 @@
 // The request store on every supported database: the projection round trip, list filters and request ID allocation.
-import { createRequestStore } from '../../activities/stores/requests';
+import { createRequestStore } from '../../stores/requests';
 import { expectUniqueViolation, forEachDatabase } from '../support/databases';
 
 const CREATED = new Date('2026-11-25T01:02:03.456Z');

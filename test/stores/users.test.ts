@@ -1,5 +1,5 @@
 // The user store on every supported database: registration round trip, current request compare-and-set, login lockout.
-import { createUserStore } from '../../activities/stores/users';
+import { createUserStore } from '../../stores/users';
 import { expectUniqueViolation, forEachDatabase } from '../support/databases';
 
 const CREATED = new Date('2026-11-25T01:02:03.456Z');

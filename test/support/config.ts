@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../worker/config';
 
-export { freePort } from '../../activities/infra/ports';
+export { freePort } from '../../infra/ports';
 
 export const ADMIN_TOKEN = crypto.randomBytes(24).toString('base64url');
 export const SUPPORT_TOKEN = crypto.randomBytes(24).toString('base64url');

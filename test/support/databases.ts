@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDb, migrateToLatest, type Db, type DbSettings } from '../../activities/infra/db';
+import { createDb, migrateToLatest, type Db, type DbSettings } from '../../infra/db';
 
 export type DatabaseKind = 'sqlite' | 'postgresql';
 export const DATABASE_KINDS: readonly DatabaseKind[] = ['sqlite', 'postgresql'];

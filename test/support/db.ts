@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDb, migrateToLatest, type Db } from '../../activities/infra/db';
+import { createDb, migrateToLatest, type Db } from '../../infra/db';
 
 export async function createTestDb(): Promise<{ db: Db; dir: string; file: string; destroy(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-db-'));

@@ -1,9 +1,9 @@
 // Starts certificate workflows the way registration does (user row, reserved request, workflow) for workflow tests.
 import type { Client } from '@temporalio/client';
-import type { Db } from '../../activities/infra/db';
-import { createRequestStore } from '../../activities/stores/requests';
-import { createUserStore } from '../../activities/stores/users';
-import { tokyoDay } from '../../api/use-cases/context';
+import type { Db } from '../../infra/db';
+import { createRequestStore } from '../../stores/requests';
+import { createUserStore } from '../../stores/users';
+import { tokyoDay } from '../../domain/context';
 import {
   certificateWorkflowId,
   type CertificateWorkflowInput,

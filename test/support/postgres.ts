@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../activities/infra/ports';
+import { freePort } from '../../infra/ports';
 
 export interface PostgresCluster {
   /** postgres://postgres@127.0.0.1:<port>/postgres */

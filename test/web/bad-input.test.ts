@@ -2,8 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createUserStore } from '../../activities/stores/users';
-import { PKCS12_PASSWORD_MESSAGES_JA } from '../../activities/pki';
+import { createUserStore } from '../../stores/users';
+import { PKCS12_PASSWORD_MESSAGES_JA } from '../../engines/pki';
 import { MESSAGES } from '../../api/web/messages';
 import { REFUSALS_JA } from '../../api/tls/pages';
 import { statusQuery } from '../../workflows/definitions';

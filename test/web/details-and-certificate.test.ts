@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { createRequestStore } from '../../activities/stores/requests';
+import { createRequestStore } from '../../stores/requests';
 import { formatTokyo } from '../../api/web/html';
 import { MESSAGES } from '../../api/web/messages';
 import { revokeUpdate, statusQuery } from '../../workflows/definitions';

@@ -11,19 +11,19 @@ import { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app';
 import { createTlsServer } from '../../api/tls/server';
 import { createSelfSignedServerCertificate, type TlsServerCertificate } from '../../api/tls/server-certificate';
-import { tokyoDay } from '../../api/use-cases/context';
-import { newEnrollmentPassword } from '../../api/use-cases/enrollment-password';
+import { tokyoDay } from '../../domain/context';
+import { newEnrollmentPassword } from '../../domain/enrollment-password';
 import { renderErrorPage } from '../../api/web/pages-errors';
 import { createWebRouter, type WebDeps } from '../../api/web/router';
-import { createLogger } from '../../activities/infra/logger';
-import { createRequestStore } from '../../activities/stores/requests';
-import { createUserStore } from '../../activities/stores/users';
+import { createLogger } from '../../infra/logger';
+import { createRequestStore } from '../../stores/requests';
+import { createUserStore } from '../../stores/users';
 import { loadConfig } from '../../worker/config';
 import { createRuntime, lifecyclePolicy, type Runtime } from '../../worker/runtime';
 import { certificateWorkflowId, type Profile } from '../../workflows/definitions';
 import { startTestMailbox, type ReceivedMail, type TestMailbox } from '../mail/support';
 import { createTimeSkippingEnv } from '../support/temporal';
-import { freePort } from '../../activities/infra/ports';
+import { freePort } from '../../infra/ports';
 
 export interface WebHarness {
   env: TestWorkflowEnvironment;

@@ -1,9 +1,9 @@
 // Registration: the user's row, the first request with its enrollment password (hash only), and the certificate workflow.
-import { SubjectValidationError, validateSubject } from '../../activities/pki';
-import type { Profile } from '../../workflows/definitions';
-import { certificateWorkflowId } from '../../workflows/definitions';
-import type { User } from '../../activities/stores/users';
-import { HttpError } from '../errors';
+import { SubjectValidationError, validateSubject } from '../engines/pki';
+import type { Profile } from '../workflows/definitions';
+import { certificateWorkflowId } from '../workflows/definitions';
+import type { User } from '../stores/users';
+import { HttpError } from '../api/errors';
 import { stores, tokyoDay, type UseCaseDeps } from './context';
 import { newEnrollmentPassword } from './enrollment-password';
 import { startCertificateWorkflow } from './start-certificate';

@@ -1,9 +1,9 @@
 // Starting a request's certificate workflow with its sealed enrollment password, undoing the caller's rows if Temporal refuses.
-import type { User } from '../../activities/stores/users';
-import type { certificateWorkflow } from '../../workflows/certificate';
-import { CertProfile, CertRequestId, CertStatus, CertUserId, certificateWorkflowId, type RequestKind } from '../../workflows/definitions';
-import { lifecyclePolicy } from '../../worker/runtime';
-import { HttpError } from '../errors';
+import type { User } from '../stores/users';
+import type { certificateWorkflow } from '../workflows/certificate';
+import { CertProfile, CertRequestId, CertStatus, CertUserId, certificateWorkflowId, type RequestKind } from '../workflows/definitions';
+import { lifecyclePolicy } from '../worker/runtime';
+import { HttpError } from '../api/errors';
 import type { UseCaseDeps } from './context';
 
 export interface CertificateStart {

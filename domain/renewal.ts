@@ -1,23 +1,23 @@
 // 証明書更新申請: may the presented certificate be renewed now, and reserving its successor request (no HTTP here).
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { Db } from '../../activities/infra/db';
-import type { CertificateProfile } from '../../activities/pki';
-import { createRequestStore, type IssuanceRequest } from '../../activities/stores/requests';
-import { createUserStore } from '../../activities/stores/users';
+import type { Db } from '../infra/db';
+import type { CertificateProfile } from '../engines/pki';
+import { createRequestStore, type IssuanceRequest } from '../stores/requests';
+import { createUserStore } from '../stores/users';
 import {
   certificateWorkflowId,
   requestRenewalUpdate,
   statusQuery,
   type CertificateState,
   type Profile,
-} from '../../workflows/definitions';
-import { HttpError } from '../errors';
-import { tokyoDay } from '../use-cases/context';
-import { formatTokyo } from '../web/html';
-import type { Clock } from '../web/key-retrieval';
-import { MESSAGES } from '../web/messages';
+} from '../workflows/definitions';
+import { HttpError } from '../api/errors';
+import { tokyoDay } from './context';
+import { formatTokyo } from '../api/web/html';
+import type { Clock } from './key-retrieval';
+import { MESSAGES } from '../api/web/messages';
 import type { PresentedCertificate } from './client-certificate';
-import { REFUSALS_JA } from './pages';
+import { REFUSALS_JA } from '../api/tls/pages';
 
 const DAY_MS = 86_400_000;
 

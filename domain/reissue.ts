@@ -1,5 +1,5 @@
 // Reissue (support, on the phone): the current certificate is revoked at once and a successor request starts.
-import { certificateWorkflowId, reissueUpdate } from '../../workflows/definitions';
+import { certificateWorkflowId, reissueUpdate } from '../workflows/definitions';
 import { asConflict, currentRequest, resolveUser, revokeRenewedPredecessors, stores, tokyoDay, type Actor, type UseCaseDeps } from './context';
 import { newEnrollmentPassword } from './enrollment-password';
 

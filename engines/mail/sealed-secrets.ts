@@ -1,7 +1,7 @@
 // One-time secrets (the enrollment password) kept encrypted until their mail is sent, so only a reference crosses Temporal.
 import crypto from 'node:crypto';
-import { open, seal } from '../infra/aead';
-import type { Db } from '../infra/db';
+import { open, seal } from '../../infra/aead';
+import type { Db } from '../../infra/db';
 
 export interface SealedSecrets {
   /** Encrypts the secret under the data key and returns the reference to pass through the workflow. */

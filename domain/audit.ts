@@ -1,5 +1,5 @@
 // Records every state-changing call with its outcome, whether the use case succeeded, was refused or broke.
-import { HttpError } from '../errors';
+import { HttpError } from '../api/errors';
 import { stores, type Actor, type UseCaseDeps } from './context';
 
 export interface AuditedAction<T> {

@@ -1,12 +1,12 @@
 // 申請情報の詳細 and 証明書の取得: what a user may read and fetch of their own requests (no HTTP here, never the key).
-import type { Db } from '../../activities/infra/db';
-import type { CertificateAuthority } from '../../activities/pki';
-import { x509 } from '../../activities/pki/crypto-provider';
-import { createRequestStore, type IssuanceRequest } from '../../activities/stores/requests';
-import type { Profile, RequestKind } from '../../workflows/definitions';
-import { HttpError } from '../errors';
+import type { Db } from '../infra/db';
+import type { CertificateAuthority } from '../engines/pki';
+import { x509 } from '../engines/pki/crypto-provider';
+import { createRequestStore, type IssuanceRequest } from '../stores/requests';
+import type { Profile, RequestKind } from '../workflows/definitions';
+import { HttpError } from '../api/errors';
 import { findOwnedRequest } from './key-retrieval';
-import { MESSAGES } from './messages';
+import { MESSAGES } from '../api/web/messages';
 
 const EVERY_KIND: RequestKind[] = ['new', 'reissue', 'renewal'];
 // The key has left certflow in these states, so the certificate is the user's; before that it may still be withdrawn.

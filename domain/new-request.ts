@@ -1,6 +1,6 @@
 // A fresh request after the old one ended unused or for good (guide expired, certificate expired or revoked, no live successor).
-import { certificateWorkflowId } from '../../workflows/definitions';
-import { HttpError } from '../errors';
+import { certificateWorkflowId } from '../workflows/definitions';
+import { HttpError } from '../api/errors';
 import { currentRequest, resolveUser, stores, tokyoDay, type UseCaseDeps } from './context';
 import { newEnrollmentPassword } from './enrollment-password';
 import { startCertificateWorkflow } from './start-certificate';

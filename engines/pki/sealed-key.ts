@@ -1,7 +1,7 @@
 // Issued private keys at rest: sealed under the data key, bound to their issuance so rows cannot be swapped.
 import type crypto from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';
-import { open, seal, type Sealed } from '../infra/aead';
+import { open, seal, type Sealed } from '../../infra/aead';
 
 export type SealedKey = Sealed;
 

@@ -1,6 +1,6 @@
 // Data access for registered users (one row per user and profile).
 import type { Db } from '../infra/db';
-import type { Profile } from '../../workflows/definitions';
+import type { Profile } from '../workflows/definitions';
 
 export interface User {
   userId: string;

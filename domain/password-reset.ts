@@ -1,5 +1,5 @@
 // The user's way back in: a fresh enrollment password for a request still awaiting key retrieval, and lifting a login lock.
-import { HttpError } from '../errors';
+import { HttpError } from '../api/errors';
 import { stores, type UseCaseDeps } from './context';
 import { newEnrollmentPassword } from './enrollment-password';
 import { liveStatus } from './queries';

@@ -1,14 +1,14 @@
 // What every use case is given, and the domain rules they share: whose request is current, how Temporal answers map to HTTP.
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import type { Db } from '../../activities/infra/db';
-import type { SealedSecrets } from '../../activities/mail';
-import type { CertificateProfile } from '../../activities/pki';
-import { createAuditStore } from '../../activities/stores/audit';
-import { createRequestStore, type IssuanceRequest } from '../../activities/stores/requests';
-import { createUserStore, type User } from '../../activities/stores/users';
-import { PROFILES, revokeUpdate, type Profile, type RevocationReason } from '../../workflows/definitions';
-import { HttpError } from '../errors';
+import type { Db } from '../infra/db';
+import type { SealedSecrets } from '../engines/mail';
+import type { CertificateProfile } from '../engines/pki';
+import { createAuditStore } from '../stores/audit';
+import { createRequestStore, type IssuanceRequest } from '../stores/requests';
+import { createUserStore, type User } from '../stores/users';
+import { PROFILES, revokeUpdate, type Profile, type RevocationReason } from '../workflows/definitions';
+import { HttpError } from '../api/errors';
 
 export interface UseCaseDeps {
   db: Db;

@@ -5,5 +5,4 @@ export { MailRenderError } from './values';
 export { createSealedSecrets, SealedSecretUnavailable, type SealedSecrets, type SealedSecretsDeps } from './sealed-secrets';
 export { createMailOutboxStore, type MailOutboxStore, type OutboxMail, type OutboxStatus } from './outbox-store';
 export { createSmtpTransport, isPermanentRefusal, type SmtpSettings } from './transport';
-export { createMailActivities, MAIL_FAILURE_TYPES, type MailActivities, type MailActivitiesDeps } from './activities';
-export { startDevMailbox, type DevMailbox, type DevMailboxOptions } from './dev-mailbox';
+export { createMailActivities, MAIL_FAILURE_TYPES, type MailActivities, type MailActivitiesDeps } from './send-mail';

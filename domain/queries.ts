@@ -1,10 +1,10 @@
 // Read-only views for support: users, requests (projection plus the workflow's live status) and certificate lists.
 import type { Client } from '@temporalio/client';
-import { createMailOutboxStore } from '../../activities/mail';
-import type { IssuanceRequest, RequestFilter } from '../../activities/stores/requests';
-import type { User } from '../../activities/stores/users';
-import { statusQuery, type CertificateStatus } from '../../workflows/definitions';
-import { HttpError } from '../errors';
+import { createMailOutboxStore } from '../engines/mail';
+import type { IssuanceRequest, RequestFilter } from '../stores/requests';
+import type { User } from '../stores/users';
+import { statusQuery, type CertificateStatus } from '../workflows/definitions';
+import { HttpError } from '../api/errors';
 import { resolveUser, stores, type UseCaseDeps } from './context';
 
 /** A request as support sees it: the password hash never leaves the database. */

@@ -1,5 +1,5 @@
 // Revocation (admin) with an RFC 5280 reason: the workflow revokes the certificate, which then appears in the CRL.
-import { revokeUpdate, type CertificateStatus, type RevocationReason } from '../../workflows/definitions';
+import { revokeUpdate, type CertificateStatus, type RevocationReason } from '../workflows/definitions';
 import { asConflict, currentRequest, resolveUser, revokeRenewedPredecessors, type Actor, type UseCaseDeps } from './context';
 
 export async function revoke(

@@ -1,9 +1,9 @@
 // ユーザ認証: the enrollment password of the user's current request, with lockout after repeated failures.
-import type { Db } from '../../activities/infra/db';
-import { createRequestStore } from '../../activities/stores/requests';
-import { createUserStore, type User } from '../../activities/stores/users';
-import type { Profile } from '../../workflows/definitions';
-import { hashEnrollmentPassword, verifyEnrollmentPassword } from '../use-cases/enrollment-password';
+import type { Db } from '../infra/db';
+import { createRequestStore } from '../stores/requests';
+import { createUserStore, type User } from '../stores/users';
+import type { Profile } from '../workflows/definitions';
+import { hashEnrollmentPassword, verifyEnrollmentPassword } from './enrollment-password';
 
 export interface LockoutPolicy {
   /** Failed logins (over all the user's profiles) before the account locks. */

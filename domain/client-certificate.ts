@@ -1,10 +1,10 @@
 // Is the certificate the browser presented one of ours, of this profile, unrevoked and within its validity?
 import crypto from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { CertificateAuthority } from '../../activities/pki';
-import type { Profile } from '../../workflows/definitions';
-import type { Clock } from '../web/key-retrieval';
-import { subjectNamesOf } from '../web/certificate-details';
+import type { CertificateAuthority } from '../engines/pki';
+import type { Profile } from '../workflows/definitions';
+import type { Clock } from './key-retrieval';
+import { subjectNamesOf } from './certificate-details';
 
 export interface PresentedCertificate {
   serial: string;

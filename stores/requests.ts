@@ -1,6 +1,6 @@
 // Data access for issuance requests: the projection the workflows write and the lists read.
 import type { Db } from '../infra/db';
-import type { CertificateState, Profile, RequestKind, RevocationReason } from '../../workflows/definitions';
+import type { CertificateState, Profile, RequestKind, RevocationReason } from '../workflows/definitions';
 
 export interface IssuanceRequest {
   requestId: string;

@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Transporter } from 'nodemailer';
-import type { Db } from '../infra/db';
+import type { Db } from '../../infra/db';
 import type { MailRequest, RenderParamsByKind, SendMailResult, SupportContact } from './kinds';
 import { createMailOutboxStore, type OutboxMail } from './outbox-store';
 import type { MailRenderer, RenderedMail } from './renderer';

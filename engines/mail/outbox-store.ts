@@ -1,5 +1,5 @@
 // The mail outbox: one row per mail event, written before sending and read on every retry, so each event is mailed once.
-import type { Db } from '../infra/db';
+import type { Db } from '../../infra/db';
 import type { MailKind } from './kinds';
 
 export type OutboxStatus = 'pending' | 'sent' | 'failed';

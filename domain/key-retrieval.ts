@@ -1,8 +1,8 @@
 // 鍵の取得 and Download, shared by enrollment (password login) and renewal (client certificate): no HTTP here.
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { Db } from '../../activities/infra/db';
-import { Pkcs12PasswordError, PkiError, PKCS12_PASSWORD_MESSAGES_JA, validatePkcs12Password, type CertificateAuthority } from '../../activities/pki';
-import { createRequestStore, type IssuanceRequest, type RequestStore } from '../../activities/stores/requests';
+import type { Db } from '../infra/db';
+import { Pkcs12PasswordError, PkiError, PKCS12_PASSWORD_MESSAGES_JA, validatePkcs12Password, type CertificateAuthority } from '../engines/pki';
+import { createRequestStore, type IssuanceRequest, type RequestStore } from '../stores/requests';
 import {
   downloadConfirmedSignal,
   retrieveKeyUpdate,
@@ -10,10 +10,10 @@ import {
   type CertificateState,
   type Profile,
   type RequestKind,
-} from '../../workflows/definitions';
-import { HttpError } from '../errors';
-import { MESSAGES } from './messages';
-import type { PendingDownload } from './session';
+} from '../workflows/definitions';
+import { HttpError } from '../api/errors';
+import { MESSAGES } from '../api/web/messages';
+import type { PendingDownload } from '../api/web/session';
 
 /** Business time: the web layer asks it for "now" wherever a date of the certificate's life is compared. */
 export type Clock = () => Date | Promise<Date>;

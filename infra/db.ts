@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knex, { Knex } from 'knex';
-import { migrationSource } from '../../migrations';
+import { migrationSource } from '../migrations';
 
 export type Db = Knex;
 

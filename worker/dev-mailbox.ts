@@ -19,7 +19,7 @@ export interface DevMailbox {
 }
 
 // MailDev runs as its own process from its CLI, so its dependencies and logs stay out of certflow's.
-const maildevCli = path.resolve(__dirname, '../../node_modules/maildev/bin/maildev');
+const maildevCli = path.resolve(__dirname, '../node_modules/maildev/bin/maildev');
 
 
 /** Starts MailDev and resolves once its web API answers; point config.smtp at `smtpPort`, read mails at `webUrl`. */

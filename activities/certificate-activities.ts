@@ -2,8 +2,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../infra/db';
 import type { SubjectInput } from '../engines/pki';
-import type { Profile, RevocationReason } from '../workflows/definitions';
-import { createRequestStore, type RequestSnapshot } from '../stores/requests';
+import type { CertificateActivities, IssuanceOrder, LifecycleMail, Profile, RequestSnapshot, RevocationReason } from '../workflows/definitions';
+import { createRequestStore } from '../stores/requests';
 import { createUserStore, type User } from '../stores/users';
 
 /** What the workflow asks of the CA (implemented by activities/pki). */
@@ -16,15 +16,6 @@ export interface IssuingAuthority {
   destroyKey(issuanceKey: string): Promise<void>;
   revoke(request: { serial: string; reason: RevocationReason; revokedAt: Date }): Promise<unknown>;
 }
-
-export type LifecycleMail =
-  | { kind: 'userIdNotice' }
-  | { kind: 'enrollmentPassword'; passwordRef: string }
-  | { kind: 'acquisitionGuide'; guideExpiresAt: string }
-  | { kind: 'reissueReady'; guideExpiresAt: string }
-  | { kind: 'renewalNotice'; daysBefore: number; notBefore: string; notAfter: string }
-  | { kind: 'requestExpired'; expiredAt: string }
-  | { kind: 'certificateRevoked'; reason: RevocationReason; revokedAt: string };
 
 /** What the workflow asks of the mail system (implemented by activities/mail): one delivery per key. */
 export interface LifecycleMailer {
@@ -53,7 +44,7 @@ async function nonRetryableIfPermanent<T>(operation: () => Promise<T>): Promise<
   }
 }
 
-export function createCertificateActivities({ db, ca, mailer }: CertificateActivityDeps) {
+export function createCertificateActivities({ db, ca, mailer }: CertificateActivityDeps): CertificateActivities {
   const requests = createRequestStore(db);
   const users = createUserStore(db);
 
@@ -71,14 +62,7 @@ export function createCertificateActivities({ db, ca, mailer }: CertificateActiv
     },
 
     /** Issues (or finds) the certificate of this attempt and records the request as key-ready. */
-    async issueCertificate(input: {
-      requestId: string;
-      issuanceAttempt: number;
-      notBefore: string;
-      notAfter: string;
-      downloadDeadline: string;
-      guideExpiresAt: string;
-    }) {
+    async issueCertificate(input: IssuanceOrder) {
       const user = await requestOwner(input.requestId);
       const issued = await nonRetryableIfPermanent(() => ca.issue({
         issuanceKey: issuanceKey(input.requestId, input.issuanceAttempt),
@@ -129,4 +113,4 @@ export function createCertificateActivities({ db, ca, mailer }: CertificateActiv
   };
 }
 
-export type CertificateActivities = ReturnType<typeof createCertificateActivities>;
+export type { CertificateActivities };

@@ -1,6 +1,6 @@
 // Data access for issuance requests: the projection the workflows write and the lists read.
 import type { Db } from '../infra/db';
-import type { CertificateState, Profile, RequestKind, RevocationReason } from '../workflows/definitions';
+import type { Profile, RequestKind, RequestSnapshot, RequestStatus, RevocationReason } from '../workflows/definitions';
 
 export interface IssuanceRequest {
   requestId: string;
@@ -8,7 +8,7 @@ export interface IssuanceRequest {
   profile: Profile;
   kind: RequestKind;
   workflowId: string;
-  status: CertificateState | 'reserved';
+  status: RequestStatus;
   enrollmentPasswordHash?: string;
   predecessorRequestId?: string;
   successorRequestId?: string;
@@ -20,19 +20,6 @@ export interface IssuanceRequest {
   revocationReason?: RevocationReason;
   createdAt: Date;
   updatedAt: Date;
-}
-
-/** What a workflow reports at each transition. */
-export interface RequestSnapshot {
-  requestId: string;
-  state: CertificateState;
-  serial?: string;
-  notBefore?: string;
-  notAfter?: string;
-  guideExpiresAt: string;
-  downloadDeadline?: string;
-  revocationReason?: RevocationReason;
-  successorRequestId?: string;
 }
 
 type Row = Record<string, unknown>;

@@ -11,8 +11,6 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CertificateActivities, LifecycleMail } from '../activities/certificate-activities';
-import type { RequestSnapshot } from '../stores/requests';
 import {
   CertNotAfter,
   CertProfile,
@@ -29,6 +27,9 @@ import {
   type CertificateState,
   type CertificateStatus,
   type CertificateWorkflowInput,
+  type CertificateActivities,
+  type LifecycleMail,
+  type RequestSnapshot,
   type RequestKind,
   type RevocationReason,
   type SuccessorResult,

@@ -1,6 +1,7 @@
 // Test doubles for the workflow's outer ports: a CA that counts signatures and a mailer that records deliveries.
 // Both fail on demand, so retries can be proven to yield exactly one certificate and one mail.
-import type { IssuingAuthority, LifecycleMailer, LifecycleMail } from '../../activities/certificate-activities';
+import type { IssuingAuthority, LifecycleMailer } from '../../activities/certificate-activities';
+import type { LifecycleMail } from '../../workflows/definitions';
 
 export class CountingCa implements IssuingAuthority {
   issued = new Map<string, { serial: string; notBefore: Date; notAfter: Date }>();

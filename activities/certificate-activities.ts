@@ -1,10 +1,8 @@
 // Activities of the certificate workflow: signing, key destruction, revocation, mail and the database projection.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Db } from '../infra/db';
 import type { SubjectInput } from '../engines/pki';
 import type { CertificateActivities, IssuanceOrder, LifecycleMail, Profile, RequestSnapshot, RevocationReason } from '../workflows/definitions';
-import { createRequestStore } from '../stores/requests';
-import { createUserStore, type User } from '../stores/users';
+import type { RequestStore, User, UserStore } from '../stores';
 
 /** What the workflow asks of the CA (implemented by activities/pki). */
 export interface IssuingAuthority {
@@ -23,7 +21,8 @@ export interface LifecycleMailer {
 }
 
 export interface CertificateActivityDeps {
-  db: Db;
+  requests: RequestStore;
+  users: Pick<UserStore, 'find'>;
   ca: IssuingAuthority;
   mailer: LifecycleMailer;
 }
@@ -44,9 +43,7 @@ async function nonRetryableIfPermanent<T>(operation: () => Promise<T>): Promise<
   }
 }
 
-export function createCertificateActivities({ db, ca, mailer }: CertificateActivityDeps): CertificateActivities {
-  const requests = createRequestStore(db);
-  const users = createUserStore(db);
+export function createCertificateActivities({ requests, users, ca, mailer }: CertificateActivityDeps): CertificateActivities {
 
   async function requestOwner(requestId: string): Promise<User> {
     const request = await requests.find(requestId);

@@ -1,5 +1,6 @@
 // The one error type that carries an HTTP status, and the central handler that turns any error into a reply.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { Refusal, type RefusalCode } from '../domain/refusal';
 import type { Logger } from '../infra/logger';
 
 export class HttpError extends Error {
@@ -47,8 +48,24 @@ export function errorHandler(logger: Logger, render?: (err: HttpError) => string
 export const notFoundHandler: RequestHandler = (req, _res, next) =>
   next(HttpError.notFound(`no such resource: ${req.method} ${req.path}`));
 
-function toHttpError(err: unknown): HttpError {
+/** How the JSON API answers each of the domain's refusals; any code not listed is a 409 conflict. */
+const API_STATUS: Partial<Record<RefusalCode, [status: number, code: string]>> = {
+  invalid: [400, 'bad_request'],
+  forbidden: [403, 'forbidden'],
+  notFound: [404, 'not_found'],
+  requestUnknown: [404, 'not_found'],
+  unavailable: [503, 'workflow_unavailable'],
+};
+
+/** The domain's refusal as the API's answer: a status, a code and the domain's reason (English, for agents and logs). */
+export function apiError(refusal: Refusal): HttpError {
+  const [status, code] = API_STATUS[refusal.code] ?? [409, 'conflict'];
+  return new HttpError(status, code, refusal.reason, refusal.detail.field);
+}
+
+export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof Refusal) return apiError(err);
   const e = err as { type?: string; status?: number; statusCode?: number; message?: string };
   // body-parser's errors carry a 4xx status and a safe message (malformed JSON, too large, bad charset).
   const status = e?.status ?? e?.statusCode;

@@ -12,11 +12,10 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { SMTPServer } from 'smtp-server';
 import { issuanceKey } from '../activities/certificate-activities';
 import { createLogger } from '../infra/logger';
-import { createApp } from '../api/app';
-import { createSupportRouter } from '../api/support/router';
 import { downloadConfirmedSignal, retrieveKeyUpdate } from '../workflows/definitions';
 import { loadConfig } from '../worker/config';
-import { createRuntime } from '../worker/runtime';
+import { createHttpSide, createRuntime } from '../worker/composition';
+import { createCertflowWorker } from '../worker/worker';
 import { startTemporalDevServer } from '../worker/temporal-dev-server';
 import { freePort } from '../infra/ports';
 
@@ -87,7 +86,7 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: require.resolve('../workflows'), activities: runtime.activities });
+  const worker = await createCertflowWorker({ connection: nativeConnection, taskQueue, activities: runtime.activities });
   const baselineQueue = `${taskQueue}-baseline`;
   const baselineWorker = await Worker.create({
     connection: nativeConnection,
@@ -96,12 +95,7 @@ async function main(): Promise<void> {
     activities: { async noop() {} },
   });
   const running = [worker.run(), baselineWorker.run()];
-  const app = createApp({
-    db: runtime.db,
-    temporal: connection,
-    logger: createLogger('warn'),
-    routers: [createSupportRouter({ db: runtime.db, client, taskQueue, profiles: runtime.profiles, sealedSecrets: runtime.sealedSecrets, apiTokens: config.apiTokens })],
-  });
+  const { app } = await createHttpSide(runtime, { client, connection, logger: createLogger('warn') });
   const server = await new Promise<ReturnType<typeof app.listen>>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
   const algorithm = runtime.profiles.kdanshinnet.keyAlgorithm;

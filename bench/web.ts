@@ -10,15 +10,11 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Client, Connection } from '@temporalio/client';
-import { createApp } from '../api/app';
-import { createTlsServer } from '../api/tls/server';
 import { createSelfSignedServerCertificate } from '../api/tls/server-certificate';
-import { renderErrorPage } from '../api/web/pages-errors';
-import { createWebRouter } from '../api/web/router';
 import { openLoop } from './open-loop';
 import { createLogger } from '../infra/logger';
 import { loadConfig } from '../worker/config';
-import { createRuntime } from '../worker/runtime';
+import { createHttpSide, createRuntime } from '../worker/composition';
 
 const SECONDS = Number(process.env.BENCH_WEB_SECONDS ?? 20);
 const RATE = 1000;
@@ -47,7 +43,6 @@ async function runServers(): Promise<void> {
   // The pages measured here never reach Temporal; a lazy connection is never dialled.
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const logger = createLogger('silent');
-  const deps = { db: runtime.db, client, ca: runtime.ca, profiles: runtime.profiles, support: config.support, sessionSecret: config.sessionSecret, logger };
   const now = new Date();
   await runtime.ca.issue({
     requestId: '202611250000001',
@@ -65,10 +60,10 @@ async function runServers(): Promise<void> {
 
   const listen = (server: http.Server | https.Server) =>
     new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-  const app = createApp({ db: runtime.db, temporal: client.connection as Connection, logger, routers: [createWebRouter(deps)], renderErrorPage });
-  const httpPort = await listen(http.createServer(app));
   const serverCertificate = await createSelfSignedServerCertificate(['localhost', '127.0.0.1']);
-  const tlsPort = await listen(await createTlsServer({ ...deps, serverCertificate }));
+  const { app, tlsServer } = await createHttpSide(runtime, { client, connection: client.connection as Connection, logger, serverCertificate });
+  const httpPort = await listen(http.createServer(app));
+  const tlsPort = await listen(tlsServer!);
   const hello = express().get('/hello', (_req, res) => void res.type('text/plain').send('hello'));
   const helloHttpPort = await listen(http.createServer(hello));
   const helloTlsPort = await listen(

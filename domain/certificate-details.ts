@@ -1,16 +1,12 @@
 // 申請情報の詳細 and 証明書の取得: what a user may read and fetch of their own requests (no HTTP here, never the key).
-import type { Db } from '../infra/db';
-import type { CertificateAuthority } from '../engines/pki';
 import { x509 } from '../engines/pki/crypto-provider';
-import { createRequestStore, type IssuanceRequest } from '../stores/requests';
-import type { Profile, RequestKind } from '../workflows/definitions';
-import { HttpError } from '../api/errors';
+import type { IssuanceRequest } from '../stores';
+import { rulesOf, type Profile, type RequestKind } from '../workflows/definitions';
+import type { DomainDeps } from './deps';
 import { findOwnedRequest } from './key-retrieval';
-import { MESSAGES } from '../api/web/messages';
+import { Refusal } from './refusal';
 
 const EVERY_KIND: RequestKind[] = ['new', 'reissue', 'renewal'];
-// The key has left certflow in these states, so the certificate is the user's; before that it may still be withdrawn.
-const DELIVERED = new Set<IssuanceRequest['status']>(['active', 'renewed', 'expired', 'revoked']);
 
 /** The subject as the manual's screens list it: CN, then OUs most specific first, O, C. */
 export interface SubjectNames {
@@ -42,13 +38,12 @@ export function subjectNamesOf(certificate: string | Buffer): SubjectNames {
   return { commonName: first('CN'), organizationalUnits: name.getField('OU').reverse(), organization: first('O'), country: first('C') };
 }
 
-export function createCertificateDetails({ db, ca }: { db: Db; ca: CertificateAuthority }) {
-  const requests = createRequestStore(db);
+export function createCertificateDetails({ stores, ca }: Pick<DomainDeps, 'stores' | 'ca'>) {
 
   /** The user's own request of this profile (a reserved one reads as unknown, as in 申請情報一覧). */
   async function ownedRequest(requestId: string, owner: { profile: Profile; userId: string }): Promise<IssuanceRequest> {
-    const request = await findOwnedRequest(requests, requestId, { ...owner, kinds: EVERY_KIND });
-    if (request.status === 'reserved') throw new HttpError(422, 'request_id_invalid', MESSAGES.requestIdInvalid, 'requestId');
+    const request = await findOwnedRequest(stores.requests, requestId, { ...owner, kinds: EVERY_KIND });
+    if (request.status === 'reserved') throw new Refusal('requestUnknown', `request ${requestId} has not started yet`, { field: 'requestId' });
     return request;
   }
 
@@ -82,13 +77,14 @@ export function createCertificateDetails({ db, ca }: { db: Db; ca: CertificateAu
     /** The public certificate (DER) of a delivered, unrevoked certificate; otherwise why not, in the user's words. */
     async certificateFile(requestId: string, owner: { profile: Profile; userId: string }): Promise<{ fileName: string; der: Buffer }> {
       const request = await ownedRequest(requestId, owner);
-      if (request.status === 'requestExpired') throw new HttpError(409, 'request_expired', MESSAGES.requestExpired);
-      const issued = DELIVERED.has(request.status) ? await issuedFor(request) : undefined;
-      if (!issued && request.status === 'revoked') throw new HttpError(409, 'request_withdrawn', MESSAGES.requestWithdrawn);
-      if (!issued) throw new HttpError(409, 'certificate_not_issued', MESSAGES.certificateNotIssued);
+      if (request.status === 'requestExpired') throw new Refusal('requestExpired', `request ${requestId} expired before its key was retrieved`);
+      // Until the key has left certflow the certificate may still be withdrawn, so it is not handed out.
+      const issued = rulesOf(request.status).delivered ? await issuedFor(request) : undefined;
+      if (!issued && request.status === 'revoked') throw new Refusal('requestWithdrawn', `request ${requestId} was withdrawn before its key was retrieved`);
+      if (!issued) throw new Refusal('certificateNotIssued', `request ${requestId} has no delivered certificate yet`);
       // The CA is the authority on revocation; the projection may lag a revocation by a moment.
       if (request.status === 'revoked' || (await ca.status(issued.serial)).status !== 'good') {
-        throw new HttpError(409, 'certificate_revoked', MESSAGES.certificateRevoked);
+        throw new Refusal('certificateRevoked', `the certificate of request ${requestId} is revoked`);
       }
       return { fileName: `${request.userId}.cer`, der: Buffer.from(new x509.X509Certificate(issued.certificatePem).rawData) };
     },

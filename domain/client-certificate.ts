@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { CertificateAuthority } from '../engines/pki';
 import type { Profile } from '../workflows/definitions';
-import type { Clock } from './key-retrieval';
+import type { Clock } from './deps';
 import { subjectNamesOf } from './certificate-details';
 
 export interface PresentedCertificate {

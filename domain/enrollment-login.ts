@@ -1,7 +1,5 @@
 // ユーザ認証: the enrollment password of the user's current request, with lockout after repeated failures.
-import type { Db } from '../infra/db';
-import { createRequestStore } from '../stores/requests';
-import { createUserStore, type User } from '../stores/users';
+import type { Stores, User } from '../stores';
 import type { Profile } from '../workflows/definitions';
 import { hashEnrollmentPassword, verifyEnrollmentPassword } from './enrollment-password';
 
@@ -13,9 +11,7 @@ export interface LockoutPolicy {
 
 export const DEFAULT_LOCKOUT: LockoutPolicy = { maxFailures: 5, lockMs: 30 * 60_000 };
 
-export function createEnrollmentLogin(db: Db, policy: LockoutPolicy = DEFAULT_LOCKOUT) {
-  const users = createUserStore(db);
-  const requests = createRequestStore(db);
+export function createEnrollmentLogin({ users, requests }: Pick<Stores, 'users' | 'requests'>, policy: LockoutPolicy = DEFAULT_LOCKOUT) {
   // Unknown and locked users still cost one argon2 verification, so timing does not tell them apart.
   let decoy: Promise<string> | undefined;
   const spendVerification = async (password: string) => {

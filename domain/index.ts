@@ -1,10 +1,17 @@
-// The domain's use cases for registration and support; entry points (HTTP, CLI via HTTP) call only these.
-export { type UseCaseDeps, type Actor, tokyoDay } from './context';
+// The domain's public surface: entry points (HTTP routes, the TLS listener, the CLI through HTTP) call only these.
+export { type DomainDeps, type Actor, type Clock } from './deps';
+export { Refusal, type RefusalCode, type RefusalDetail } from './refusal';
+export { createCertificateGateway, type CertificateGateway } from './certificate-gateway';
 export { registerUser, type Registration, type RegisteredUser } from './register-user';
 export { reissue, type Reissued } from './reissue';
 export { revoke } from './revoke';
 export { resetEnrollmentPassword, unlockUser } from './password-reset';
 export { startNewRequest } from './new-request';
-export { getUser, getRequest, listCertificates, listFailedMails, liveStatus, requestView, type RequestView, type UserView } from './queries';
-export { audited, type AuditedAction } from './audit';
+export { getUser, getRequest, listCertificates, listFailedMails, requestView, type RequestView, type UserView } from './queries';
+export { isProfile, resolveUser, currentRequest } from './request-chain';
 export { generateEnrollmentPassword, hashEnrollmentPassword, verifyEnrollmentPassword } from './enrollment-password';
+export { createEnrollmentLogin, DEFAULT_LOCKOUT, type LockoutPolicy } from './enrollment-login';
+export { createKeyRetrieval, type KeyRetrieval, type PendingDownload } from './key-retrieval';
+export { createCertificateDetails, subjectNamesOf, type CertificateDetails, type SubjectNames } from './certificate-details';
+export { createRenewal, type Renewal } from './renewal';
+export { createClientCertificateCheck, type ClientCertificateCheck, type PresentedCertificate, type CertificateRefusal } from './client-certificate';

@@ -1,26 +1,26 @@
 // A fresh request after the old one ended unused or for good (guide expired, certificate expired or revoked, no live successor).
-import { certificateWorkflowId } from '../workflows/definitions';
-import { HttpError } from '../api/errors';
-import { currentRequest, resolveUser, stores, tokyoDay, type UseCaseDeps } from './context';
+import { certificateWorkflowId, rulesOf, statesWhere } from '../workflows/definitions';
+import { tokyoDay } from '../workflows/time-rules';
+import { businessNow, type DomainDeps } from './deps';
 import { newEnrollmentPassword } from './enrollment-password';
+import { Refusal } from './refusal';
+import { currentRequest, resolveUser } from './request-chain';
 import { startCertificateWorkflow } from './start-certificate';
 
-const ENDED = ['requestExpired', 'expired', 'revoked'];
-
 export async function startNewRequest(
-  deps: UseCaseDeps,
+  deps: DomainDeps,
   target: { userId: string; profile?: string },
 ): Promise<{ userId: string; profile: string; predecessorRequestId: string; requestId: string; workflowId: string }> {
-  const { users, requests } = stores(deps.db);
-  const user = await resolveUser(deps.db, target.userId, target.profile);
-  const previous = await currentRequest(deps.db, user);
-  if (!ENDED.includes(previous.status)) {
-    throw HttpError.conflict(
-      `a new request is not possible: the request ${previous.requestId} is ${previous.status}; a new request follows only an expired request, an expired or a revoked certificate`,
+  const { users, requests } = deps.stores;
+  const user = await resolveUser(deps.stores, target.userId, target.profile);
+  const previous = await currentRequest(deps.stores, user);
+  if (!rulesOf(previous.status).ended) {
+    throw Refusal.conflict(
+      `a new request is not possible: the request ${previous.requestId} is ${previous.status}; a new request follows only ${statesWhere('ended').join(', ')}`,
     );
   }
-  const now = (deps.clock ?? (() => new Date()))();
-  const requestId = await requests.nextRequestId(tokyoDay(now));
+  const now = await businessNow(deps);
+  const requestId = await requests.nextRequestId(tokyoDay(now.getTime()));
   const { password, hash } = await newEnrollmentPassword();
   await requests.insert(
     {
@@ -37,7 +37,7 @@ export async function startNewRequest(
   // Two agents on the same user: only the first moves the user to a new request.
   if (!(await users.replaceCurrentRequest(user.userId, user.profile, user.currentRequestId, requestId))) {
     await requests.remove(requestId);
-    throw HttpError.conflict(`user ${user.userId} was changed by another call at the same time; look again and retry`);
+    throw Refusal.conflict(`user ${user.userId} was changed by another call at the same time; look again and retry`);
   }
   const started = await startCertificateWorkflow(
     deps,

@@ -1,11 +1,11 @@
 // Registration: the user's row, the first request with its enrollment password (hash only), and the certificate workflow.
 import { SubjectValidationError, validateSubject } from '../engines/pki';
-import type { Profile } from '../workflows/definitions';
-import { certificateWorkflowId } from '../workflows/definitions';
-import type { User } from '../stores/users';
-import { HttpError } from '../api/errors';
-import { stores, tokyoDay, type UseCaseDeps } from './context';
+import type { User } from '../stores';
+import { certificateWorkflowId, type Profile } from '../workflows/definitions';
+import { tokyoDay } from '../workflows/time-rules';
+import { businessNow, type DomainDeps } from './deps';
 import { newEnrollmentPassword } from './enrollment-password';
+import { Refusal } from './refusal';
 import { startCertificateWorkflow } from './start-certificate';
 
 /** What an admin registers: the user's subject, addresses and profile. */
@@ -19,29 +19,25 @@ export interface RegisteredUser {
 }
 
 /** The enrollment password is not returned: it reaches the user only through its mail. */
-export async function registerUser(deps: UseCaseDeps, registration: Registration): Promise<RegisteredUser> {
-  const { users, requests } = stores(deps.db);
-  const now = (deps.clock ?? (() => new Date()))();
+export async function registerUser(deps: DomainDeps, registration: Registration): Promise<RegisteredUser> {
+  const { users, requests } = deps.stores;
+  const now = await businessNow(deps);
   try {
     validateSubject({ ...registration, country: 'JP' });
   } catch (err) {
-    if (err instanceof SubjectValidationError) throw HttpError.badRequest(err.message, err.field);
+    if (err instanceof SubjectValidationError) throw Refusal.invalid(err.message, err.field);
     throw err;
   }
   const { userId, profile } = registration;
-  const duplicate = () => HttpError.conflict(`user ${userId} is already registered for profile ${profile}`);
+  const duplicate = () => new Refusal('duplicate', `user ${userId} is already registered for profile ${profile}`);
   if (await users.find(userId, profile)) throw duplicate();
 
-  const requestId = await requests.nextRequestId(tokyoDay(now));
+  const requestId = await requests.nextRequestId(tokyoDay(now.getTime()));
   const { password, hash } = await newEnrollmentPassword();
   try {
-    await deps.db.transaction(async (trx) => {
-      await users.insert({ ...registration, currentRequestId: requestId, createdAt: now }, trx);
-      await requests.insert(
-        { requestId, userId, profile, kind: 'new', workflowId: certificateWorkflowId(profile, requestId), enrollmentPasswordHash: hash },
-        now,
-        trx,
-      );
+    await deps.stores.inTransaction(async (tx) => {
+      await tx.users.insert({ ...registration, currentRequestId: requestId, createdAt: now });
+      await tx.requests.insert({ requestId, userId, profile, kind: 'new', workflowId: certificateWorkflowId(profile, requestId), enrollmentPasswordHash: hash }, now);
     });
   } catch (err) {
     // A concurrent registration of the same user won the primary key.
@@ -53,9 +49,9 @@ export async function registerUser(deps: UseCaseDeps, registration: Registration
     deps,
     { user, requestId, kind: 'new', enrollmentPassword: password, notifyIdAdministrator: true },
     () =>
-      deps.db.transaction(async (trx) => {
-        await requests.remove(requestId, trx);
-        await users.remove(userId, profile, trx);
+      deps.stores.inTransaction(async (tx) => {
+        await tx.requests.remove(requestId);
+        await tx.users.remove(userId, profile);
       }),
   );
   return { userId, profile, ...started };

@@ -1,7 +1,7 @@
 // Reissue (support, on the phone): the current certificate is revoked at once and a successor request starts.
-import { certificateWorkflowId, reissueUpdate } from '../workflows/definitions';
-import { asConflict, currentRequest, resolveUser, revokeRenewedPredecessors, stores, tokyoDay, type Actor, type UseCaseDeps } from './context';
+import { businessNow, type Actor, type DomainDeps } from './deps';
 import { newEnrollmentPassword } from './enrollment-password';
+import { currentRequest, resolveUser, revokeRenewedPredecessors } from './request-chain';
 
 export interface Reissued {
   userId: string;
@@ -13,30 +13,19 @@ export interface Reissued {
   enrollmentPassword: string;
 }
 
-export async function reissue(deps: UseCaseDeps, actor: Actor, target: { userId: string; profile?: string }): Promise<Reissued> {
-  const { users, requests } = stores(deps.db);
-  const user = await resolveUser(deps.db, target.userId, target.profile);
-  const current = await currentRequest(deps.db, user);
-  const now = (deps.clock ?? (() => new Date()))();
-
-  // The workflow starts the successor itself; the caller reserves its ID and row (with the password hash) first.
-  const requestId = await requests.nextRequestId(tokyoDay(now));
-  const workflowId = certificateWorkflowId(user.profile, requestId);
+export async function reissue(deps: Pick<DomainDeps, 'stores' | 'certificates' | 'clock'>, actor: Actor, target: { userId: string; profile?: string }): Promise<Reissued> {
+  const user = await resolveUser(deps.stores, target.userId, target.profile);
+  const current = await currentRequest(deps.stores, user);
+  // The workflow starts the successor itself; its row carries the new password's hash, hashed out here.
   const { password, hash } = await newEnrollmentPassword();
-  await requests.insert(
-    { requestId, userId: user.userId, profile: user.profile, kind: 'reissue', workflowId, enrollmentPasswordHash: hash, predecessorRequestId: current.requestId },
-    now,
+  const successor = await deps.certificates.withSuccessor(
+    current,
+    'reissue',
+    { kind: 'reissue', userId: user.userId, profile: user.profile, enrollmentPasswordHash: hash, now: await businessNow(deps) },
+    (successorRequestId) => ({ successorRequestId, agent: actor.agent }),
   );
-  try {
-    await deps.client.workflow
-      .getHandle(current.workflowId)
-      .executeUpdate(reissueUpdate, { args: [{ successorRequestId: requestId, agent: actor.agent }] });
-  } catch (err) {
-    await requests.remove(requestId);
-    throw asConflict(err, current, 'reissue');
-  }
-  await users.setCurrentRequest(user.userId, user.profile, requestId);
+  await deps.stores.users.setCurrentRequest(user.userId, user.profile, successor.requestId);
   // The reissue supersedes every certificate the user still holds for this profile, a renewed one included.
   await revokeRenewedPredecessors(deps, actor, current, 'superseded');
-  return { userId: user.userId, profile: user.profile, predecessorRequestId: current.requestId, requestId, workflowId, enrollmentPassword: password };
+  return { userId: user.userId, profile: user.profile, predecessorRequestId: current.requestId, ...successor, enrollmentPassword: password };
 }

@@ -33,9 +33,16 @@ interface AuditRow {
 // SQLite returns epoch milliseconds, PostgreSQL a Date.
 const toDate = (v: string | number | Date) => (v instanceof Date ? v : new Date(typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v));
 
-export function createAuditStore(db: Db) {
+/** The audit trail; append-only. */
+export interface AuditStore {
+  record(event: AuditEvent, at: Date): Promise<void>;
+  /** Oldest first, so a target's history reads in order. */
+  list(filter?: { target?: string; action?: string; limit?: number }): Promise<RecordedAuditEvent[]>;
+}
+
+export function createAuditStore(db: Db): AuditStore {
   return {
-    async record(event: AuditEvent, at: Date): Promise<void> {
+    async record(event, at) {
       await db('audit_events').insert({
         at,
         agent: event.agent,
@@ -46,8 +53,7 @@ export function createAuditStore(db: Db) {
         detail: event.detail ? JSON.stringify(event.detail) : null,
       });
     },
-    /** Oldest first, so a target's history reads in order. */
-    async list(filter: { target?: string; action?: string; limit?: number } = {}): Promise<RecordedAuditEvent[]> {
+    async list(filter = {}) {
       const q = db<AuditRow>('audit_events').orderBy('id', 'asc').limit(filter.limit ?? 1000);
       if (filter.target) q.where({ target: filter.target });
       if (filter.action) q.where({ action: filter.action });
@@ -65,4 +71,3 @@ export function createAuditStore(db: Db) {
   };
 }
 
-export type AuditStore = ReturnType<typeof createAuditStore>;

@@ -54,14 +54,27 @@ export interface RequestFilter {
   limit?: number;
 }
 
-export function createRequestStore(db: Db) {
+/** New rows are 'reserved' until their workflow records its first state. */
+export type NewRequest = Pick<IssuanceRequest, 'requestId' | 'userId' | 'profile' | 'kind' | 'workflowId' | 'enrollmentPasswordHash' | 'predecessorRequestId'>;
+
+/** Issuance requests: reserved by the domain, projected by the workflows' activities, read by lists and pages. */
+export interface RequestStore {
+  insert(request: NewRequest, createdAt: Date): Promise<void>;
+  find(requestId: string): Promise<IssuanceRequest | undefined>;
+  list(filter?: RequestFilter): Promise<IssuanceRequest[]>;
+  /** Idempotent: a retried activity writes the same values again. */
+  applySnapshot(snapshot: RequestSnapshot, at: Date): Promise<void>;
+  setPasswordHash(requestId: string, hash: string): Promise<void>;
+  /** Removes a row that is still only reserved (its workflow never started). */
+  remove(requestId: string): Promise<void>;
+  /** The next request ID of the day: yyyymmdd + 7-digit sequence, allocated in one statement. */
+  nextRequestId(day: string): Promise<string>;
+}
+
+export function createRequestStore(db: Db): RequestStore {
   return {
-    async insert(
-      r: Pick<IssuanceRequest, 'requestId' | 'userId' | 'profile' | 'kind' | 'workflowId' | 'enrollmentPasswordHash' | 'predecessorRequestId'>,
-      createdAt: Date,
-      trx: Db = db,
-    ): Promise<void> {
-      await trx('requests').insert({
+    async insert(r, createdAt) {
+      await db('requests').insert({
         request_id: r.requestId,
         user_id: r.userId,
         profile: r.profile,
@@ -74,11 +87,11 @@ export function createRequestStore(db: Db) {
         updated_at: createdAt,
       });
     },
-    async find(requestId: string): Promise<IssuanceRequest | undefined> {
+    async find(requestId) {
       const row = await db('requests').where({ request_id: requestId }).first();
       return row && toRequest(row);
     },
-    async list(filter: RequestFilter = {}): Promise<IssuanceRequest[]> {
+    async list(filter = {}) {
       const q = db('requests').orderBy('created_at', 'desc').limit(filter.limit ?? 500);
       if (filter.status) q.where({ status: filter.status });
       if (filter.profile) q.where({ profile: filter.profile });
@@ -86,8 +99,7 @@ export function createRequestStore(db: Db) {
       if (filter.expiringBefore) q.whereNotNull('not_after').andWhere('not_after', '<', filter.expiringBefore);
       return (await q).map(toRequest);
     },
-    /** Idempotent: a retried activity writes the same values again. */
-    async applySnapshot(s: RequestSnapshot, at: Date): Promise<void> {
+    async applySnapshot(s, at) {
       await db('requests').where({ request_id: s.requestId }).update({
         status: s.state,
         serial: s.serial ?? null,
@@ -100,14 +112,13 @@ export function createRequestStore(db: Db) {
         updated_at: at,
       });
     },
-    async setPasswordHash(requestId: string, hash: string): Promise<void> {
+    async setPasswordHash(requestId, hash) {
       await db('requests').where({ request_id: requestId }).update({ enrollment_password_hash: hash });
     },
-    async remove(requestId: string, trx: Db = db): Promise<void> {
-      await trx('requests').where({ request_id: requestId, status: 'reserved' }).delete();
+    async remove(requestId) {
+      await db('requests').where({ request_id: requestId, status: 'reserved' }).delete();
     },
-    /** The next request ID of the day: yyyymmdd + 7-digit sequence, allocated in one statement. */
-    async nextRequestId(day: string): Promise<string> {
+    async nextRequestId(day) {
       // One upsert, because PostgreSQL's row lock cannot guard a day's first row before it exists.
       const [row] = await db('request_sequences')
         .insert({ day, last_value: 1 })
@@ -119,4 +130,3 @@ export function createRequestStore(db: Db) {
   };
 }
 
-export type RequestStore = ReturnType<typeof createRequestStore>;

@@ -44,10 +44,25 @@ const toUser = (r: UserRow): User => ({
   createdAt: new Date(r.created_at),
 });
 
-export function createUserStore(db: Db) {
+/** Registered users; the domain's only way to them. */
+export interface UserStore {
+  insert(user: Omit<User, 'failedLogins' | 'lockedUntil'>): Promise<void>;
+  find(userId: string, profile: Profile): Promise<User | undefined>;
+  findAll(userId: string): Promise<User[]>;
+  setCurrentRequest(userId: string, profile: Profile, requestId: string): Promise<void>;
+  /** Compare-and-set: false when another call has already moved the user to a different request. */
+  replaceCurrentRequest(userId: string, profile: Profile, expected: string | undefined, requestId: string | undefined): Promise<boolean>;
+  /** Undoes a registration whose workflow could not be started. */
+  remove(userId: string, profile: Profile): Promise<void>;
+  /** Counts a failed login for every profile of the user, locking those that reached `lockAfter`. */
+  recordFailedLogin(userId: string, lockAfter: number, lockUntil: Date): Promise<User[]>;
+  resetFailedLogins(userId: string): Promise<void>;
+}
+
+export function createUserStore(db: Db): UserStore {
   return {
-    async insert(user: Omit<User, 'failedLogins' | 'lockedUntil'>, trx: Db = db): Promise<void> {
-      await trx('users').insert({
+    async insert(user) {
+      await db('users').insert({
         user_id: user.userId,
         profile: user.profile,
         email: user.email,
@@ -59,37 +74,34 @@ export function createUserStore(db: Db) {
         created_at: user.createdAt,
       });
     },
-    async find(userId: string, profile: Profile): Promise<User | undefined> {
+    async find(userId, profile) {
       const row = await db<UserRow>('users').where({ user_id: userId, profile }).first();
       return row && toUser(row);
     },
-    async findAll(userId: string): Promise<User[]> {
+    async findAll(userId) {
       const rows = await db<UserRow>('users').where({ user_id: userId }).orderBy('profile');
       return rows.map(toUser);
     },
-    async setCurrentRequest(userId: string, profile: Profile, requestId: string, trx: Db = db): Promise<void> {
-      await trx('users').where({ user_id: userId, profile }).update({ current_request_id: requestId });
+    async setCurrentRequest(userId, profile, requestId) {
+      await db('users').where({ user_id: userId, profile }).update({ current_request_id: requestId });
     },
-    /** Compare-and-set: false when another call has already moved the user to a different request. */
-    async replaceCurrentRequest(userId: string, profile: Profile, expected: string | undefined, requestId: string | undefined): Promise<boolean> {
+    async replaceCurrentRequest(userId, profile, expected, requestId) {
       const q = db('users').where({ user_id: userId, profile });
       if (expected === undefined) q.whereNull('current_request_id');
       else q.where({ current_request_id: expected });
       return (await q.update({ current_request_id: requestId ?? null })) === 1;
     },
-    /** Undoes a registration whose workflow could not be started. */
-    async remove(userId: string, profile: Profile, trx: Db = db): Promise<void> {
-      await trx('users').where({ user_id: userId, profile }).delete();
+    async remove(userId, profile) {
+      await db('users').where({ user_id: userId, profile }).delete();
     },
-    async recordFailedLogin(userId: string, lockAfter: number, lockUntil: Date): Promise<User[]> {
+    async recordFailedLogin(userId, lockAfter, lockUntil) {
       await db('users').where({ user_id: userId }).increment('failed_logins', 1);
       await db('users').where({ user_id: userId }).andWhere('failed_logins', '>=', lockAfter).update({ locked_until: lockUntil });
       return this.findAll(userId);
     },
-    async resetFailedLogins(userId: string): Promise<void> {
+    async resetFailedLogins(userId) {
       await db('users').where({ user_id: userId }).update({ failed_logins: 0, locked_until: null });
     },
   };
 }
 
-export type UserStore = ReturnType<typeof createUserStore>;

@@ -1,6 +1,7 @@
 // The one typed configuration of certflow, read from the environment and validated at start-up.
 import path from 'node:path';
 import { z } from 'zod';
+import type { ApiToken } from '../api/support/auth';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -49,7 +50,6 @@ const schema = z.object({
   CERTFLOW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export interface ApiToken { token: string; role: 'support' | 'admin'; agent: string }
 
 export interface Config {
   dataDir: string;

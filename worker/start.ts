@@ -6,15 +6,10 @@ import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from './config';
 import { withDevSecrets } from './dev-secrets';
 import { assertPortFree, startTemporalDevServer, type RunningDevServer } from './temporal-dev-server';
-import { createRuntime, type Runtime } from './runtime';
+import { createHttpSide, createRuntime, type Runtime } from './composition';
 import { createCertflowWorker } from './worker';
-import { createApp } from '../api/app';
 import { createLogger } from '../infra/logger';
 import { startDevMailbox, type DevMailbox } from './dev-mailbox';
-import { createSupportRouter } from '../api/support/router';
-import { createWebRouter } from '../api/web/router';
-import { renderErrorPage } from '../api/web/pages-errors';
-import { createTlsServer } from '../api/tls/server';
 import { ensureTlsServerCertificate } from '../api/tls/server-certificate';
 
 const root = path.resolve(__dirname, '..');
@@ -104,31 +99,16 @@ async function main(): Promise<void> {
       void shutdown(1);
     });
 
-    const webDeps = {
-      db: runtime.db,
+    const { app, tlsServer } = await createHttpSide(runtime, {
       client,
-      ca: runtime.ca,
-      profiles: runtime.profiles,
-      support: config.support,
-      sessionSecret: config.sessionSecret,
+      connection,
       logger,
-    };
-    const supportRouter = createSupportRouter({
-      db: runtime.db,
-      client,
-      taskQueue: config.temporal.taskQueue,
-      profiles: runtime.profiles,
-      sealedSecrets: runtime.sealedSecrets,
-      apiTokens: config.apiTokens,
+      serverCertificate: await ensureTlsServerCertificate(path.join(config.dataDir, 'tls')),
     });
-    const app = createApp({ db: runtime.db, temporal: connection, logger, routers: [supportRouter, createWebRouter(webDeps)], renderErrorPage });
-    const server = http.createServer(app);
-    await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
-    stops.push(() => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); }));
-
-    const tlsServer = await createTlsServer({ ...webDeps, serverCertificate: await ensureTlsServerCertificate(path.join(config.dataDir, 'tls')) });
-    await new Promise<void>((resolve) => tlsServer.listen(config.http.tlsPort, config.http.host, resolve));
-    stops.push(() => new Promise((resolve) => { tlsServer.close(resolve); tlsServer.closeAllConnections(); }));
+    for (const [server, port] of [[http.createServer(app), config.http.port], [tlsServer!, config.http.tlsPort]] as const) {
+      await new Promise<void>((resolve) => server.listen(port, config.http.host, resolve));
+      stops.push(() => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); }));
+    }
 
     const lines = [
       'certflow is up:',

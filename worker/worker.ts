@@ -1,10 +1,11 @@
 // The Temporal worker that runs certificate workflows and their activities.
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { CertificateActivities } from '../activities/certificate-activities';
+import type { CertificateActivities } from '../workflows/definitions';
 
 export interface CertflowWorkerOptions {
   connection: NativeConnection;
-  namespace: string;
+  /** Default: 'default'. */
+  namespace?: string;
   taskQueue: string;
   activities: CertificateActivities;
 }

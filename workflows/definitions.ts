@@ -33,16 +33,18 @@ export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 export type CertificateAction = 'retrieveKey' | 'renew' | 'reissue' | 'revoke';
 
 /** Why a request refuses an action, whoever asks: the code the workflow fails an update with, and the domain passes on. */
-export type StateRefusalCode =
-  | 'requestExpired'
-  | 'requestWithdrawn'
-  | 'keyAlreadyRetrieved'
-  | 'notRetrievedYet'
-  | 'alreadyRenewed'
-  | 'renewalNotOpen'
-  | 'certificateRevoked'
-  | 'certificateExpired'
-  | 'requestEnded';
+export const STATE_REFUSAL_CODES = [
+  'requestExpired',
+  'requestWithdrawn',
+  'keyAlreadyRetrieved',
+  'notRetrievedYet',
+  'alreadyRenewed',
+  'renewalNotOpen',
+  'certificateRevoked',
+  'certificateExpired',
+  'requestEnded',
+] as const;
+export type StateRefusalCode = (typeof STATE_REFUSAL_CODES)[number];
 
 export interface StateRules {
   /** Its workflow still runs (a renewed or active one waits for its notAfter). */

@@ -1,9 +1,15 @@
 // Bearer tokens from configuration, each with a role; compared in constant time so a guess learns nothing from timing.
 import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { ApiToken } from '../../worker/config';
 import type { Actor } from '../../domain';
 import { HttpError } from '../errors';
+
+/** A bearer token of the support API and whose it is (configured in CERTFLOW_API_TOKENS). */
+export interface ApiToken {
+  token: string;
+  role: Actor['role'];
+  agent: string;
+}
 
 const digest = (value: string) => crypto.createHash('sha256').update(value, 'utf8').digest();
 

@@ -1,9 +1,7 @@
 // The support/admin API: thin JSON routes over the use cases, bearer-token roles, and an audit row for every change.
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import type { ApiToken } from '../../worker/config';
 import { HttpError } from '../errors';
 import {
-  audited,
   getRequest,
   getUser,
   listCertificates,
@@ -15,9 +13,10 @@ import {
   startNewRequest,
   unlockUser,
   type Actor,
-  type UseCaseDeps,
+  type DomainDeps,
 } from '../../domain';
-import { authenticate, permits } from './auth';
+import { audited } from './audit';
+import { authenticate, permits, type ApiToken } from './auth';
 import {
   certificateListSchema,
   failedMailListSchema,
@@ -29,7 +28,7 @@ import {
   userIdSchema,
 } from './schemas';
 
-export interface SupportRouterDeps extends UseCaseDeps {
+export interface SupportRouterDeps extends DomainDeps {
   apiTokens: ApiToken[];
 }
 
@@ -64,7 +63,7 @@ export function createSupportRouter(deps: SupportRouterDeps): Router {
   ): RequestHandler {
     return async (req, res) => {
       const actor = actorOf(res);
-      const result = await audited(deps, actor, {
+      const result = await audited(deps.stores.audit, actor, {
         action,
         target: target(req),
         run: async () => {

@@ -1,6 +1,6 @@
 // What the support API accepts, checked with zod; the first problem becomes a 400 that names its field.
 import { z } from 'zod';
-import { PROFILES, REVOCATION_REASONS } from '../../workflows/definitions';
+import { PROFILES, REQUEST_STATUSES, REVOCATION_REASONS, type RequestStatus } from '../../workflows/definitions';
 import { HttpError } from '../errors';
 
 // Control and format characters would make a DN display something other than what it holds.
@@ -27,9 +27,8 @@ export const registrationSchema = z.object({
 export const profileChoiceSchema = z.object({ profile: profile.optional() });
 export const revokeSchema = z.object({ reason: z.enum(REVOCATION_REASONS), profile: profile.optional() });
 
-const STATUSES = ['reserved', 'awaitingKeyRetrieval', 'keyReady', 'active', 'renewed', 'requestExpired', 'revoked', 'expired'] as const;
 export const certificateListSchema = z.object({
-  status: z.enum(STATUSES).optional(),
+  status: z.enum(REQUEST_STATUSES as [RequestStatus, ...RequestStatus[]]).optional(),
   profile: profile.optional(),
   expiringBefore: z.union([z.iso.datetime({ offset: true }), z.iso.date()], 'must be an ISO-8601 date or date-time').transform((v) => new Date(v)).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),

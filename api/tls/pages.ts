@@ -1,17 +1,11 @@
 // The renewal screens (証明書更新申請, processing, 更新後証明書の取得) and the page for a refused certificate.
 import { formatTokyo, html } from '../web/html';
 import { errorBox, formToken, page } from '../web/layout';
+import { REFUSALS_JA } from '../web/messages';
 import { renewalMenu, renewalPaths, STATUS_JA } from '../web/pages';
-import type { IssuanceRequest } from '../../stores/requests';
-import type { CertificateRefusal, PresentedCertificate } from '../../domain/client-certificate';
-
-export const REFUSALS_JA: Record<CertificateRefusal, string> = {
-  none: 'クライアント証明書が提示されませんでした。更新対象の証明書を選択して、もう一度アクセスしてください。',
-  foreign: '提示されたクライアント証明書は、このサービスの証明書ではありません。更新対象の証明書を選択して、もう一度アクセスしてください。',
-  revoked: '提示されたクライアント証明書は失効しています。更新はできません。表紙に記載のお問合せ先までご連絡ください。',
-  expired: '提示されたクライアント証明書は有効期限が切れています。更新はできません。表紙に記載のお問合せ先までご連絡ください（再発行を承ります）。',
-  notYetValid: '提示されたクライアント証明書はまだ有効期間が始まっていません。',
-};
+import type { IssuanceRequest } from '../../stores';
+import type { CertificateRefusal, PresentedCertificate } from '../../domain';
+import { rulesOf } from '../../workflows/definitions';
 
 export function refusalPage(o: { refusal: CertificateRefusal }): string {
   return page({
@@ -84,7 +78,7 @@ export function resumeListPage(o: { profile: string; commonName: string; rows: I
     body: html`<p>${n} 件中 ${n ? 1 : 0} - ${n} 件目を表示しています。</p>
 <table class="list"><tr><th>リクエストID</th><th>Common Name</th><th>証明書更新申請日時</th><th>有効期限</th><th>ステータス</th><th>取得</th></tr>
 ${o.rows.map((r) => {
-  const retrievable = r.status === 'awaitingKeyRetrieval' || r.status === 'keyReady';
+  const retrievable = rulesOf(r.status).awaitingDownload;
   return html`<tr><td>${r.requestId}</td><td>${o.commonName}</td><td>${formatTokyo(r.createdAt)}</td><td>${formatTokyo(r.guideExpiresAt)}</td><td>${STATUS_JA[r.status] ?? r.status}</td><td>${retrievable ? html`<a href="${p.keyFor(r.requestId)}">Download key</a>` : ''}</td></tr>`;
 })}
 </table>

@@ -2,18 +2,25 @@
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import express, { Router, type Request, type Response } from 'express';
-import { HttpError, notFoundHandler } from '../errors';
-import { createKeyRetrieval, readKeyRetrievalForm } from '../../domain/key-retrieval';
-import { MESSAGES } from '../web/messages';
-import { contactPage, downloadPage, keyRetrievalPage, messagePage, noticesPage, renewalMenu, renewalPaths } from '../web/pages';
+import {
+  createClientCertificateCheck,
+  createKeyRetrieval,
+  createRenewal,
+  isProfile,
+  Refusal,
+  type ClientCertificateCheck,
+  type PresentedCertificate,
+} from '../../domain';
+import { PROFILES, rulesOf } from '../../workflows/definitions';
+import { notFoundHandler } from '../errors';
+import { mountKeyRoutes } from '../web/key-routes';
+import { contactPage, keyRetrievalPage, noticesPage, renewalMenu, renewalPaths } from '../web/pages';
 import { pageErrorHandler } from '../web/pages-errors';
-import { DEFAULT_IDLE_TIMEOUT_MS, isProfile, profileParam, type WebDeps } from '../web/router';
+import { pageError, RENEWAL_ANSWERS } from '../web/refusals';
+import { DEFAULT_IDLE_TIMEOUT_MS, profileParam, type WebDeps } from '../web/router';
 import { consumeFormToken, idleTimeout, issueFormToken, sessions } from '../web/session';
-import { createClientCertificateCheck, type ClientCertificateCheck, type PresentedCertificate } from '../../domain/client-certificate';
 import { processingPage, refusalPage, renewalApplyPage, renewalTopPage, resumeListPage } from './pages';
-import { createRenewal } from '../../domain/renewal';
 import type { TlsServerCertificate } from './server-certificate';
-import { PROFILES } from '../../workflows/definitions';
 
 export interface TlsDeps extends WebDeps {
   /** The listener's own certificate (ensureTlsServerCertificate). */
@@ -36,10 +43,8 @@ export function portalGateRouter(check: ClientCertificateCheck): Router {
 }
 
 export function createRenewalRouter(deps: WebDeps, check: ClientCertificateCheck): Router {
-  const clock = deps.clock ?? (() => new Date());
   const idleTimeoutMs = deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-  const keys = createKeyRetrieval({ db: deps.db, client: deps.client, ca: deps.ca, clock });
-  const renewal = createRenewal({ db: deps.db, client: deps.client, profiles: deps.profiles, clock });
+  const renewal = createRenewal(deps);
 
   const router = Router();
   const renew = Router({ mergeParams: true });
@@ -67,7 +72,8 @@ export function createRenewalRouter(deps: WebDeps, check: ClientCertificateCheck
 
   renew.get('/apply', async (req, res) => {
     const certificate = presented(res);
-    const refused = await renewal.refusal(certificate);
+    const refusal = await renewal.refusal(certificate);
+    const refused = refusal && pageError(refusal, RENEWAL_ANSWERS);
     const subscriber = await renewal.subscriber(certificate);
     const token = refused ? undefined : issueFormToken(req);
     sendPage(res, refused?.status ?? 200, renewalApplyPage({ profile: certificate.profile, certificate, ...subscriber, token, error: refused?.message }));
@@ -80,18 +86,21 @@ export function createRenewalRouter(deps: WebDeps, check: ClientCertificateCheck
       const successorRequestId = await renewal.request(certificate);
       res.redirect(303, paths(req).processing(successorRequestId));
     } catch (err) {
-      if (!(err instanceof HttpError) || err.status >= 500) throw err;
+      const answer = pageError(err, RENEWAL_ANSWERS);
+      if (answer.status >= 500) throw err;
       const subscriber = await renewal.subscriber(certificate);
-      sendPage(res, err.status, renewalApplyPage({ profile: certificate.profile, certificate, ...subscriber, error: err.message }));
+      sendPage(res, answer.status, renewalApplyPage({ profile: certificate.profile, certificate, ...subscriber, error: answer.message }));
     }
   });
 
   renew.get('/processing/:requestId', async (req, res) => {
     const request = await renewal.successor(presented(res), req.params.requestId);
     const state = await renewal.successorState(request);
-    if (state === 'awaitingKeyRetrieval' || state === 'keyReady') return void res.redirect(303, paths(req).keyFor(request.requestId));
+    // Not started yet: the page refreshes itself until the successor awaits its key.
     if (state === undefined || state === 'reserved') return void sendPage(res, 200, processingPage({ profile: request.profile, requestId: request.requestId }));
-    throw new HttpError(409, 'renewal_finished', state === 'active' || state === 'renewed' || state === 'expired' ? MESSAGES.keyAlreadyRetrieved : MESSAGES.requestWithdrawn);
+    const refused = rulesOf(state).refuses.retrieveKey;
+    if (!refused) return void res.redirect(303, paths(req).keyFor(request.requestId));
+    throw new Refusal(refused, `the renewal request ${request.requestId} is ${state}`);
   });
 
   renew.get('/key', async (req, res) => {
@@ -100,41 +109,12 @@ export function createRenewalRouter(deps: WebDeps, check: ClientCertificateCheck
     sendPage(res, 200, keyRetrievalPage({ chrome: chromeOf(req), action: paths(req).key, token: issueFormToken(req), requestId, prefilled: requestId !== undefined }));
   });
 
-  renew.post('/key', async (req, res) => {
-    const certificate = presented(res);
-    const typed = typeof req.body?.requestId === 'string' ? req.body.requestId.slice(0, 15) : undefined;
-    try {
-      consumeFormToken(req);
-      const form = readKeyRetrievalForm(req.body, certificate.userId);
-      const request = await keys.ownedRequest(form.requestId, { profile: certificate.profile, userId: certificate.userId, kinds: ['renewal'] });
-      req.session.pendingDownload = await keys.prepare(request, form.password);
-      res.redirect(303, paths(req).download);
-    } catch (err) {
-      if (!(err instanceof HttpError) || err.status >= 500) throw err;
-      sendPage(res, err.status, keyRetrievalPage({ chrome: chromeOf(req), action: paths(req).key, token: issueFormToken(req), requestId: typed, prefilled: false, error: err.message }));
-    }
-  });
-
-  const pendingFor = (req: Request, res: Response) => {
-    const pending = req.session.pendingDownload;
-    const certificate = presented(res);
-    return pending && pending.userId === certificate.userId && pending.profile === certificate.profile ? pending : undefined;
-  };
-
-  renew.get('/download', (req, res) => {
-    const pending = pendingFor(req, res);
-    if (!pending) throw new HttpError(409, 'nothing_to_download', MESSAGES.nothingToDownload);
-    sendPage(res, 200, downloadPage({ chrome: chromeOf(req), action: paths(req).download, token: issueFormToken(req), downloadDeadline: pending.downloadDeadline }));
-  });
-
-  renew.post('/download', async (req, res) => {
-    consumeFormToken(req);
-    const pending = pendingFor(req, res);
-    const file = await keys.download(pending);
-    delete req.session.pendingDownload;
-    await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
-    res.attachment(file.fileName).type('application/x-pkcs12').send(file.pkcs12);
-    await keys.confirmDownload(pending!);
+  mountKeyRoutes(renew, {
+    keys: createKeyRetrieval(deps),
+    owner: (_req, res) => presented(res),
+    kinds: ['renewal'],
+    paths,
+    chromeOf,
   });
 
   renew.get('/resume', async (req, res) => {
@@ -148,13 +128,13 @@ export function createRenewalRouter(deps: WebDeps, check: ClientCertificateCheck
     sendPage(res, 200, contactPage({ chrome: chromeOf(req), support: deps.support, serviceName: deps.profiles[profile].serviceName }));
   });
 
-  renew.use(pageErrorHandler(deps.logger, (params) => (isProfile(params.profile) ? renewalMenu(params.profile) : undefined)));
+  renew.use(pageErrorHandler(deps.logger, (params) => (isProfile(params.profile) ? renewalMenu(params.profile) : undefined), RENEWAL_ANSWERS));
   return router;
 }
 
 /** The HTTPS server (not yet listening): asks every client for a certificate, naming only certflow's CAs as acceptable. */
 export async function createTlsServer(deps: TlsDeps): Promise<https.Server> {
-  const check = createClientCertificateCheck({ ca: deps.ca, clock: deps.clock ?? (() => new Date()) });
+  const check = createClientCertificateCheck(deps);
   const app = express();
   app.disable('x-powered-by');
   app.use(portalGateRouter(check));

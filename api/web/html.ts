@@ -1,4 +1,6 @@
 // HTML by tagged template: every interpolated value is escaped unless it is already SafeHtml.
+import { tokyoWallClock } from '../../workflows/time-rules';
+
 export class SafeHtml {
   constructor(readonly value: string) {}
   toString(): string {
@@ -30,7 +32,7 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
 /** Dates as the manual shows them: 2025.01.24 12:21:24, in Japan time. */
 export function formatTokyo(at: Date | string | undefined): string {
   if (at === undefined) return '';
-  const d = new Date(new Date(at).getTime() + 9 * 3_600_000);
+  const d = tokyoWallClock(new Date(at).getTime());
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}.${p(d.getUTCMonth() + 1)}.${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
 }

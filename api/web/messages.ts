@@ -1,4 +1,7 @@
 // Every message the user's pages show, in Japanese, in one place.
+import type { CertificateRefusal } from '../../domain';
+import { formatTokyo } from './html';
+
 export const MESSAGES = {
   loginFailed:
     'ユーザ ID またはパスワードが正しくありません。入力内容をご確認ください。繰り返し失敗すると一定時間ログインできなくなります。その場合は表紙に記載のお問合せ先までご連絡ください。',
@@ -27,4 +30,19 @@ export const MESSAGES = {
   internal: 'システムで問題が発生しました。しばらく時間をおいてから、もう一度お試しください。解決しない場合は表紙に記載のお問合せ先までご連絡ください。',
   badRequest: '送信された内容が正しくありません。画面を開き直してから、もう一度お試しください。',
   temporarilyUnavailable: 'ただいま処理を受け付けられません。しばらく時間をおいてから、もう一度お試しください。',
+} as const;
+
+/** Why the TLS listener cannot accept the presented client certificate. */
+export const REFUSALS_JA: Record<CertificateRefusal, string> = {
+  none: 'クライアント証明書が提示されませんでした。更新対象の証明書を選択して、もう一度アクセスしてください。',
+  foreign: '提示されたクライアント証明書は、このサービスの証明書ではありません。更新対象の証明書を選択して、もう一度アクセスしてください。',
+  revoked: '提示されたクライアント証明書は失効しています。更新はできません。表紙に記載のお問合せ先までご連絡ください。',
+  expired: '提示されたクライアント証明書は有効期限が切れています。更新はできません。表紙に記載のお問合せ先までご連絡ください（再発行を承ります）。',
+  notYetValid: '提示されたクライアント証明書はまだ有効期間が始まっていません。',
+};
+
+export const RENEWAL_MESSAGES = {
+  alreadyRenewed: 'この証明書はすでに更新申請済みです。画面左側の『更新後証明書の取得』から鍵を取得してください。',
+  notRetrievedYet: 'この証明書はまだ取得手続きが完了していません。',
+  notOpenYet: (days: number, opensAt: Date) => `証明書の更新は有効期限の${days}日前（${formatTokyo(opensAt)}）から可能です。それまでは現在の証明書をご利用ください。`,
 } as const;

@@ -3,6 +3,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../../infra/logger';
 import { HttpError } from '../errors';
 import { MESSAGES } from './messages';
+import { pageError } from './refusals';
 import { messagePage } from './pages';
 import type { MenuEntry } from './layout';
 
@@ -23,18 +24,14 @@ export function renderErrorPage(err: HttpError): string {
   return messagePage({ title: TITLES[err.status] ?? 'エラー', message: japaneseMessage(err) });
 }
 
-export function toHttpError(err: unknown): HttpError {
-  if (err instanceof HttpError) return err;
-  const status = (err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode;
-  // body-parser's errors (too large, malformed, bad charset) carry a 4xx status.
-  if (typeof status === 'number' && status >= 400 && status < 500) return new HttpError(status, 'bad_request', MESSAGES.badRequest);
-  return new HttpError(500, 'internal_error', MESSAGES.internal);
-}
-
 /** The error handler of the user's pages: always HTML, with the menu of the part of the site the user was in. */
-export function pageErrorHandler(logger: Logger | undefined, chrome?: (params: Record<string, string>) => { menu: MenuEntry[]; topLinks: MenuEntry[] } | undefined): ErrorRequestHandler {
+export function pageErrorHandler(
+  logger: Logger | undefined,
+  chrome?: (params: Record<string, string>) => { menu: MenuEntry[]; topLinks: MenuEntry[] } | undefined,
+  answers?: Parameters<typeof pageError>[1],
+): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const httpError = toHttpError(err);
+    const httpError = pageError(err, answers);
     if (httpError.status >= 500) logger?.error({ err, path: req.path }, 'page failed');
     else logger?.info({ status: httpError.status, code: httpError.code, path: req.path }, 'page refused');
     if (res.headersSent) return;

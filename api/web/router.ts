@@ -1,21 +1,26 @@
 // The plain-HTTP side of the user's pages: enrollment (ユーザ認証 → menu → 鍵の取得 → Download), CRLs and CA certificates.
 import express, { Router, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import type { Client } from '@temporalio/client';
-import type { Db } from '../../infra/db';
+import {
+  createCertificateDetails,
+  createEnrollmentLogin,
+  createKeyRetrieval,
+  DEFAULT_LOCKOUT,
+  isProfile,
+  Refusal,
+  type DomainDeps,
+  type LockoutPolicy,
+} from '../../domain';
 import type { Logger } from '../../infra/logger';
-import type { CertificateAuthority, CertificateProfile } from '../../engines/pki';
-import { createRequestStore } from '../../stores/requests';
-import { PROFILES, type Profile } from '../../workflows/definitions';
+import type { SupportContact } from '../../engines/mail';
+import type { Profile } from '../../workflows/definitions';
 import { HttpError } from '../errors';
-import { createCertificateDetails } from '../../domain/certificate-details';
-import { createEnrollmentLogin, DEFAULT_LOCKOUT, type LockoutPolicy } from '../../domain/enrollment-login';
-import { createKeyRetrieval, formField, readKeyRetrievalForm, type Clock } from '../../domain/key-retrieval';
+import { formField, typedRequestId } from './forms';
+import { mountKeyRoutes } from './key-routes';
 import { MESSAGES } from './messages';
 import {
   certificateRetrievalPage,
   contactPage,
-  downloadPage,
   enrollmentMenu,
   enrollmentPaths,
   enrollmentTopPage,
@@ -26,22 +31,16 @@ import {
   requestDetailsFormPage,
   requestDetailsPage,
   requestListPage,
-  type SupportContact,
 } from './pages';
 import { pageErrorHandler } from './pages-errors';
+import { pageError } from './refusals';
 import { consumeFormToken, idleTimeout, issueFormToken, sessions } from './session';
 
-export interface WebDeps {
-  db: Db;
-  /** The process's one Temporal client. */
-  client: Client;
-  ca: CertificateAuthority;
-  profiles: Record<Profile, CertificateProfile>;
+/** The domain's services and the settings of the user's pages. */
+export interface WebDeps extends DomainDeps {
   support: SupportContact;
   /** config.sessionSecret */
   sessionSecret: string;
-  /** Business time (download deadlines, CRL dates); the wall clock unless a test runs on Temporal's skipped time. */
-  clock?: Clock;
   /** Idle time after which a login session ends (default 15 minutes). */
   idleTimeoutMs?: number;
   lockout?: LockoutPolicy;
@@ -54,10 +53,6 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60_000;
 export const ENROLLMENT_COOKIE = 'certflow.enroll';
 const CRL_REUSE_MS = 1000;
 
-export function isProfile(value: unknown): value is Profile {
-  return typeof value === 'string' && (PROFILES as readonly string[]).includes(value);
-}
-
 /** The profile named in the path, or a 404 page. */
 export function profileParam(req: Request): Profile {
   const profile = req.params.profile;
@@ -66,7 +61,7 @@ export function profileParam(req: Request): Profile {
 }
 
 /** GET /crl/<profile>.crl and GET /ca/<profile>.pem: what relying parties fetch; no session. */
-export function publicationRouter({ ca, clock = () => new Date() }: Pick<WebDeps, 'ca' | 'clock'>): Router {
+export function publicationRouter({ ca, clock }: Pick<WebDeps, 'ca' | 'clock'>): Router {
   const router = Router();
   const profileFrom = (file: string, suffix: string) => {
     const name = file.endsWith(suffix) ? file.slice(0, -suffix.length) : '';
@@ -96,15 +91,12 @@ export function publicationRouter({ ca, clock = () => new Date() }: Pick<WebDeps
 }
 
 export function createWebRouter(deps: WebDeps): Router {
-  const clock = deps.clock ?? (() => new Date());
   const idleTimeoutMs = deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-  const login = createEnrollmentLogin(deps.db, deps.lockout ?? DEFAULT_LOCKOUT);
-  const keys = createKeyRetrieval({ db: deps.db, client: deps.client, ca: deps.ca, clock });
-  const requests = createRequestStore(deps.db);
-  const certificates = createCertificateDetails({ db: deps.db, ca: deps.ca });
+  const login = createEnrollmentLogin(deps.stores, deps.lockout ?? DEFAULT_LOCKOUT);
+  const certificates = createCertificateDetails(deps);
 
   const router = Router();
-  router.use(publicationRouter({ ca: deps.ca, clock }));
+  router.use(publicationRouter(deps));
 
   const enroll = Router({ mergeParams: true });
   router.use('/enroll/:profile', (req, _res, next) => (profileParam(req), next()), sessions({ secret: deps.sessionSecret, cookieName: ENROLLMENT_COOKIE, secure: false, idleTimeoutMs }), idleTimeout(idleTimeoutMs), enroll);
@@ -157,8 +149,9 @@ export function createWebRouter(deps: WebDeps): Router {
       req.session.lastSeenAt = Date.now();
       res.redirect(303, enrollmentPaths(profile).menu);
     } catch (err) {
-      if (!(err instanceof HttpError) || err.status >= 500) throw err;
-      sendPage(res, err.status, loginPage({ service: service(profile), token: issueFormToken(req), userId: userId.slice(0, 64), error: err.message }));
+      const answer = pageError(err);
+      if (answer.status >= 500) throw err;
+      sendPage(res, answer.status, loginPage({ service: service(profile), token: issueFormToken(req), userId: userId.slice(0, 64), error: answer.message }));
     }
   });
 
@@ -179,42 +172,17 @@ export function createWebRouter(deps: WebDeps): Router {
     sendPage(res, 200, keyRetrievalPage({ chrome: chromeOf(req), action: enrollmentPaths(profileParam(req)).key, token: issueFormToken(req) }));
   });
 
-  enroll.post('/key', async (req, res) => {
-    const { profile, userId } = loggedIn(req);
-    const typed = typeof req.body?.requestId === 'string' ? req.body.requestId.slice(0, 15) : undefined;
-    try {
-      consumeFormToken(req);
-      const form = readKeyRetrievalForm(req.body, userId);
-      const request = await keys.ownedRequest(form.requestId, { profile, userId, kinds: ['new', 'reissue'] });
-      req.session.pendingDownload = await keys.prepare(request, form.password);
-      res.redirect(303, enrollmentPaths(profile).download);
-    } catch (err) {
-      if (!(err instanceof HttpError) || err.status >= 500) throw err;
-      sendPage(res, err.status, keyRetrievalPage({ chrome: chromeOf(req), action: enrollmentPaths(profile).key, token: issueFormToken(req), requestId: typed, error: err.message }));
-    }
-  });
-
-  enroll.get('/download', (req, res) => {
-    const { profile, userId } = loggedIn(req);
-    const pending = req.session.pendingDownload;
-    if (!pending || pending.userId !== userId || pending.profile !== profile) throw new HttpError(409, 'nothing_to_download', MESSAGES.nothingToDownload);
-    sendPage(res, 200, downloadPage({ chrome: chromeOf(req), action: enrollmentPaths(profile).download, token: issueFormToken(req), downloadDeadline: pending.downloadDeadline }));
-  });
-
-  enroll.post('/download', async (req, res) => {
-    const { profile, userId } = loggedIn(req);
-    consumeFormToken(req);
-    const pending = req.session.pendingDownload;
-    const file = await keys.download(pending && pending.userId === userId && pending.profile === profile ? pending : undefined);
-    delete req.session.pendingDownload;
-    await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
-    res.attachment(file.fileName).type('application/x-pkcs12').send(file.pkcs12);
-    await keys.confirmDownload(pending!);
+  mountKeyRoutes(enroll, {
+    keys: createKeyRetrieval(deps),
+    owner: (req) => loggedIn(req),
+    kinds: ['new', 'reissue'],
+    paths: (req) => enrollmentPaths(profileParam(req)),
+    chromeOf,
   });
 
   enroll.get('/requests', async (req, res) => {
     const { profile, userId } = loggedIn(req);
-    const rows = await requests.list({ userId, profile, limit: 50 });
+    const rows = await deps.stores.requests.list({ userId, profile, limit: 50 });
     sendPage(res, 200, requestListPage({ profile, rows: rows.filter((r) => r.status !== 'reserved') }));
   });
 
@@ -224,14 +192,14 @@ export function createWebRouter(deps: WebDeps): Router {
     if (asked === undefined) return sendPage(res, 200, requestDetailsFormPage({ profile }));
     const typed = typeof asked === 'string' ? asked.trim().slice(0, 15) : undefined;
     try {
-      if (typeof asked !== 'string') throw HttpError.badRequest(MESSAGES.badRequest, 'requestId');
+      if (typeof asked !== 'string') throw Refusal.invalid('requestId must be given once', 'requestId');
       const { request, certificate } = await certificates.details(asked.trim(), { profile, userId });
       sendPage(res, 200, requestDetailsPage({ profile, details: { ...request, certificate } }));
     } catch (err) {
-      if (!(err instanceof HttpError) || err.status >= 500) throw err;
       // Looking up a request that is not the user's is a page that does not exist for them, as on the renewal side.
-      const status = err.code === 'request_id_invalid' ? 404 : err.status;
-      sendPage(res, status, requestDetailsFormPage({ profile, requestId: typed, error: err.message }));
+      const answer = pageError(err, { requestUnknown: [404, 'request_id_invalid', MESSAGES.requestIdInvalid] });
+      if (answer.status >= 500) throw err;
+      sendPage(res, answer.status, requestDetailsFormPage({ profile, requestId: typed, error: answer.message }));
     }
   });
 
@@ -242,15 +210,15 @@ export function createWebRouter(deps: WebDeps): Router {
 
   enroll.post('/certificate', async (req, res) => {
     const { profile, userId } = loggedIn(req);
-    const typed = typeof req.body?.requestId === 'string' ? req.body.requestId.slice(0, 15) : undefined;
     try {
       consumeFormToken(req);
       const requestId = (formField(req.body, 'requestId', { maxLength: 64 }) ?? '').trim();
       const file = await certificates.certificateFile(requestId, { profile, userId });
       res.attachment(file.fileName).type('application/pkix-cert').send(file.der);
     } catch (err) {
-      if (!(err instanceof HttpError) || err.status >= 500) throw err;
-      sendPage(res, err.status, certificateRetrievalPage({ profile, token: issueFormToken(req), requestId: typed, error: err.message }));
+      const answer = pageError(err);
+      if (answer.status >= 500) throw err;
+      sendPage(res, answer.status, certificateRetrievalPage({ profile, token: issueFormToken(req), requestId: typedRequestId(req.body), error: answer.message }));
     }
   });
 

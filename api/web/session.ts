@@ -5,17 +5,7 @@ import type { Request, RequestHandler } from 'express';
 import { HttpError } from '../errors';
 import { MESSAGES } from './messages';
 import createMemoryStore from 'memorystore';
-
-/** A key waiting for its Download: the PKCS#12 (already encrypted with the user's password), never its password. */
-export interface PendingDownload {
-  profile: string;
-  requestId: string;
-  workflowId: string;
-  userId: string;
-  serial: string;
-  downloadDeadline: string;
-  pkcs12Base64: string;
-}
+import type { PendingDownload } from '../../domain';
 
 declare module 'express-session' {
   interface SessionData {

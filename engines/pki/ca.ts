@@ -5,7 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { CaUnavailableError } from './errors';
-import { addYears, type CaKeyAlgorithm, type CertificateProfile } from './profiles';
+import { addYears } from '../../workflows/time-rules';
+import type { CaKeyAlgorithm, CertificateProfile } from './profiles';
 import { randomSerial, subjectKeyIdentifier } from './serial';
 import { RSA_SHA256, rsaSigningKey, rsaVerifyingKey, x509, type CryptoKey } from './crypto-provider';
 
@@ -54,7 +55,7 @@ export async function createCaIfMissing(caDir: string, profile: CertificateProfi
     serialNumber: randomSerial(),
     name: [{ C: [profile.caCountry] }, { O: [profile.caOrganization] }, { CN: [profile.caCommonName] }],
     notBefore: now,
-    notAfter: addYears(now, profile.caValidityYears),
+    notAfter: new Date(addYears(now.getTime(), profile.caValidityYears)),
     keys: { privateKey: await rsaSigningKey(privateKey), publicKey: await rsaVerifyingKey(publicKey) },
     signingAlgorithm: RSA_SHA256,
     extensions: [

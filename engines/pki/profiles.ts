@@ -1,5 +1,5 @@
 // The two certificate profiles (one CA each) as typed settings; pure data, so workflow code may import it too.
-import type { Profile } from '../../workflows/definitions';
+import type { LifecyclePolicy, Profile } from '../../workflows/definitions';
 
 /** Key algorithms offered for issued (end-user) keys. */
 export const KEY_ALGORITHMS = ['rsa-2048', 'rsa-3072', 'ecdsa-p256'] as const;
@@ -84,9 +84,11 @@ export function buildProfiles({ publicUrl, overrides = {} }: ProfileSettings): R
   };
 }
 
-/** The same calendar instant `years` later in UTC (29 February falls to 1 March), e.g. the end of a 3-year validity. */
-export function addYears(from: Date, years: number): Date {
-  const end = new Date(from.getTime());
-  end.setUTCFullYear(end.getUTCFullYear() + years);
-  return end;
+/** The timing rules a new workflow is started with, from its profile (fixed into the workflow's input). */
+export function lifecyclePolicy(profile: CertificateProfile): LifecyclePolicy {
+  return {
+    validityYears: profile.validityYears,
+    renewalNoticeDays: [...profile.renewalNoticeDays],
+    guideValidityDays: profile.guideValidityDays,
+  };
 }

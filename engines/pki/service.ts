@@ -14,6 +14,7 @@ import { randomSerial } from './serial';
 import { createPkiStore, type IssuedCertificate, type PkiStore } from './store';
 import { subjectString, validatePkcs12Password, validateSubject, type SubjectInput } from './subject';
 import { x509 } from './crypto-provider';
+import { addDays } from '../../workflows/time-rules';
 
 const generateKeyPair = promisify(crypto.generateKeyPair) as (
   type: 'rsa' | 'ec',
@@ -81,8 +82,6 @@ const KEY_GENERATION: Record<KeyAlgorithm, () => Promise<crypto.KeyPairKeyObject
   'ecdsa-p256': () => generateKeyPair('ec', { namedCurve: 'P-256' }),
 };
 
-const DAY_MS = 86_400_000;
-
 export function createCertificateAuthority(deps: CertificateAuthorityDeps): CertificateAuthority {
   const { caDir, caPassphrase, dataKey, profiles } = deps;
   if (!caPassphrase) throw new CaUnavailableError('*', 'CERTFLOW_CA_PASSPHRASE is not set: the CA keys cannot be opened');
@@ -114,7 +113,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       if (!force && !crlNeedsRefresh(current, when)) return undefined;
       // thisUpdate never goes backwards, even when a retried revocation carries an earlier date.
       const thisUpdate = current && current.thisUpdate > when ? current.thisUpdate : when;
-      const nextUpdate = new Date(thisUpdate.getTime() + settings.crlValidityDays * DAY_MS);
+      const nextUpdate = new Date(addDays(thisUpdate.getTime(), settings.crlValidityDays));
       const crlNumber = (current?.crlNumber ?? 0) + 1;
       const der = await signCrl(material, { crlNumber, thisUpdate, nextUpdate, entries: await revoked() });
       return { profile, crlNumber, thisUpdate, nextUpdate, der };

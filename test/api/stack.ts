@@ -7,18 +7,19 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { createLogger } from '../../infra/logger';
-import { createApp } from '../../api/app';
-import { createSupportRouter } from '../../api/support/router';
 import { loadConfig } from '../../worker/config';
-import { createRuntime, type Runtime } from '../../worker/runtime';
+import { createCertflowWorker } from '../../worker/worker';
+import { createHttpSide, createRuntime, type Runtime } from '../../worker/composition';
+import type { DomainDeps } from '../../domain';
 import { startTestMailbox, type ReceivedMail, type TestMailbox } from '../mail/support';
 import { createDevServerEnv } from '../support/temporal';
 
 export interface ApiStack {
   env: TestWorkflowEnvironment;
   runtime: Runtime;
+  /** The domain the API runs on, for tests that call a use case directly. */
+  domain: DomainDeps;
   mailbox: TestMailbox;
   dataDir: string;
   baseUrl: string;
@@ -51,36 +52,18 @@ export async function startApiStack(name: string): Promise<ApiStack> {
     ]),
   });
   const runtime = await createRuntime(config);
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: runtime.activities,
-  });
+  const worker = await createCertflowWorker({ connection: env.nativeConnection, taskQueue, activities: runtime.activities });
   const running = worker.run();
   const logs: string[] = [];
   const logger = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
-  const app = createApp({
-    db: runtime.db,
-    temporal: env.connection,
-    logger,
-    routers: [
-      createSupportRouter({
-        db: runtime.db,
-        client: env.client,
-        taskQueue,
-        profiles: runtime.profiles,
-        sealedSecrets: runtime.sealedSecrets,
-        apiTokens: config.apiTokens,
-      }),
-    ],
-  });
+  const { app, domain } = await createHttpSide(runtime, { client: env.client, connection: env.connection, logger });
   const server: Server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
     env,
     runtime,
+    domain,
     mailbox,
     dataDir,
     baseUrl,

@@ -4,6 +4,8 @@ import path from 'node:path';
 import argon2 from 'argon2';
 import { Client, Connection } from '@temporalio/client';
 import { registerUser, type Registration } from '../../domain';
+import { toHttpError } from '../../api/errors';
+import { createDomain } from '../../worker/composition';
 import { issuanceKey } from '../../activities/certificate-activities';
 import { createAuditStore } from '../../stores/audit';
 import { createRequestStore } from '../../stores/requests';
@@ -140,17 +142,13 @@ describe('the support API', () => {
     it('when the workflow cannot be started, then 503 and neither the user, the request nor the sealed password is kept', async () => {
       const connection = await Connection.connect({ address: stack.env.address });
       await connection.close();
-      const deps = {
-        db: stack.runtime.db,
-        client: new Client({ connection }),
-        taskQueue: stack.taskQueue,
-        profiles: stack.runtime.profiles,
-        sealedSecrets: stack.runtime.sealedSecrets,
-      };
+      const deps = createDomain(stack.runtime, new Client({ connection }));
       const since = new Date();
       const sealedSince = async () => Number((await stack.runtime.db('sealed_secrets').where('created_at', '>=', since).whereNotNull('ciphertext').count({ n: '*' }))[0]!.n);
 
-      await expect(registerUser(deps, registration('emp099') as Registration)).rejects.toMatchObject({ status: 503 });
+      const refused = await registerUser(deps, registration('emp099') as Registration).catch((err: unknown) => err);
+      expect(refused).toMatchObject({ code: 'unavailable' });
+      expect(toHttpError(refused).status).toBe(503);
 
       expect(await users.findAll('emp099')).toEqual([]);
       expect(await requests.list({ userId: 'emp099' })).toEqual([]);

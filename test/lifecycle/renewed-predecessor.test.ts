@@ -1,10 +1,9 @@
 // A renewed certificate stays valid to its end; revoking or reissuing the user's certificate must withdraw it too.
 import type { WorkflowHandle } from '@temporalio/client';
-import { createSealedSecrets } from '../../engines/mail';
-import { buildProfiles } from '../../engines/pki';
+import { createStores } from '../../stores';
 import { createRequestStore } from '../../stores/requests';
 import { createUserStore } from '../../stores/users';
-import { reissue, revoke, type UseCaseDeps } from '../../domain';
+import { createCertificateGateway, reissue, revoke } from '../../domain';
 import { downloadConfirmedSignal, requestRenewalUpdate, retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
 import { reserveRequest } from '../support/lifecycle-harness';
 import { startLifecycleFixture, type LifecycleFixture } from '../support/lifecycle-worker';
@@ -15,18 +14,12 @@ const agent = { agent: 'test-admin', role: 'admin' as const };
 
 describe('a user holding a renewed certificate and its successor', () => {
   let f: LifecycleFixture;
-  let deps: UseCaseDeps;
+  let deps: Parameters<typeof reissue>[0];
 
   beforeAll(async () => {
     f = await startLifecycleFixture(taskQueue);
-    deps = {
-      db: f.db,
-      client: f.env.client,
-      taskQueue,
-      profiles: buildProfiles({ publicUrl: 'http://localhost:3000' }),
-      sealedSecrets: createSealedSecrets({ db: f.db, dataKey: Buffer.alloc(32, 7) }),
-      clock: () => new Date(),
-    };
+    const stores = createStores(f.db);
+    deps = { stores, certificates: createCertificateGateway({ client: f.env.client, taskQueue, requests: stores.requests }), clock: () => new Date() };
   });
   afterAll(async () => { await f?.stop(); });
 

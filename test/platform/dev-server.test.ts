@@ -7,7 +7,7 @@ import type { Worker } from '@temporalio/worker';
 import { SMTPServer } from 'smtp-server';
 import { createApp } from '../../api/app';
 import { createLogger } from '../../infra/logger';
-import { createRuntime, type Runtime } from '../../worker/runtime';
+import { createRuntime, type Runtime } from '../../worker/composition';
 import { createCertflowWorker } from '../../worker/worker';
 import { downloadConfirmedSignal, retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
 import { testConfig } from '../support/config';

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../../infra/db';
 import { createRequestStore } from '../../stores/requests';
 import { createUserStore } from '../../stores/users';
-import { tokyoDay } from '../../domain/context';
+import { tokyoDay } from '../../workflows/time-rules';
 import {
   certificateWorkflowId,
   type CertificateWorkflowInput,
@@ -35,7 +35,7 @@ export async function reserveRequest(
   { profile = 'kdanshinnet', predecessorRequestId }: { profile?: Profile; predecessorRequestId?: string } = {},
 ) {
   const requests = createRequestStore(db);
-  const requestId = await requests.nextRequestId(tokyoDay(new Date()));
+  const requestId = await requests.nextRequestId(tokyoDay(Date.now()));
   const workflowId = certificateWorkflowId(profile, requestId);
   await requests.insert({ requestId, userId, profile, kind, workflowId, predecessorRequestId }, new Date());
   return { requestId, workflowId };

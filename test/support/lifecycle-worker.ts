@@ -3,6 +3,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createCertificateActivities } from '../../activities/certificate-activities';
+import { createRequestStore } from '../../stores/requests';
+import { createUserStore } from '../../stores/users';
 import { createTestDb } from './db';
 import { CountingCa, RecordingMailer } from './lifecycle-fakes';
 import { startCertificate } from './lifecycle-harness';
@@ -28,7 +30,7 @@ export async function startLifecycleFixture(taskQueue: string): Promise<Lifecycl
     connection: env.nativeConnection,
     taskQueue,
     workflowsPath: require.resolve('../../workflows'),
-    activities: createCertificateActivities({ db: testDb.db, ca, mailer }),
+    activities: createCertificateActivities({ requests: createRequestStore(testDb.db), users: createUserStore(testDb.db), ca, mailer }),
   });
   const running = worker.run();
   let userCount = 0;

@@ -7,23 +7,17 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createApp } from '../../api/app';
-import { createTlsServer } from '../../api/tls/server';
 import { createSelfSignedServerCertificate, type TlsServerCertificate } from '../../api/tls/server-certificate';
-import { tokyoDay } from '../../domain/context';
-import { newEnrollmentPassword } from '../../domain/enrollment-password';
-import { renderErrorPage } from '../../api/web/pages-errors';
-import { createWebRouter, type WebDeps } from '../../api/web/router';
+import type { WebDeps } from '../../api/web/router';
+import { registerUser as register, type DomainDeps } from '../../domain';
 import { createLogger } from '../../infra/logger';
-import { createRequestStore } from '../../stores/requests';
-import { createUserStore } from '../../stores/users';
+import { freePort } from '../../infra/ports';
 import { loadConfig } from '../../worker/config';
-import { createRuntime, lifecyclePolicy, type Runtime } from '../../worker/runtime';
-import { certificateWorkflowId, type Profile } from '../../workflows/definitions';
+import { createCertflowWorker } from '../../worker/worker';
+import { createHttpSide, createRuntime, type Runtime } from '../../worker/composition';
+import type { Profile } from '../../workflows/definitions';
 import { startTestMailbox, type ReceivedMail, type TestMailbox } from '../mail/support';
 import { createTimeSkippingEnv } from '../support/temporal';
-import { freePort } from '../../infra/ports';
 
 export interface WebHarness {
   env: TestWorkflowEnvironment;
@@ -34,7 +28,8 @@ export interface WebHarness {
   tlsPort: number;
   serverCertificate: TlsServerCertificate;
   dir: string;
-  deps: WebDeps;
+  /** The domain the pages run on (business time is the test server's). */
+  domain: DomainDeps;
   close(): Promise<void>;
 }
 
@@ -58,31 +53,20 @@ export async function startWebHarness(options: Partial<Pick<WebDeps, 'idleTimeou
     CERTFLOW_LOG_LEVEL: 'silent',
   });
   const runtime = await createRuntime(config);
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: config.temporal.taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: runtime.activities,
-  });
+  const worker = await createCertflowWorker({ connection: env.nativeConnection, taskQueue: config.temporal.taskQueue, activities: runtime.activities });
   const running = worker.run();
-  const logger = createLogger('silent');
-  const deps: WebDeps = {
-    db: runtime.db,
+  const serverCertificate = await createSelfSignedServerCertificate(['localhost', '127.0.0.1']);
+  const { app, tlsServer, domain } = await createHttpSide(runtime, {
     client: env.client,
-    ca: runtime.ca,
-    profiles: runtime.profiles,
-    support: config.support,
-    sessionSecret: config.sessionSecret,
+    connection: env.connection,
+    logger: createLogger('silent'),
     // Business time is the test server's, which the tests skip ahead.
     clock: async () => new Date(await env.currentTimeMs()),
-    logger,
-    ...options,
-  };
-  const app = createApp({ db: runtime.db, temporal: env.connection, logger, routers: [createWebRouter(deps)], renderErrorPage });
+    serverCertificate,
+    web: options,
+  });
   httpServer.on('request', app);
-  const serverCertificate = await createSelfSignedServerCertificate(['localhost', '127.0.0.1']);
-  const tlsServer = await createTlsServer({ ...deps, serverCertificate });
-  await new Promise<void>((resolve) => tlsServer.listen(tlsPort, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => tlsServer!.listen(tlsPort, '127.0.0.1', () => resolve()));
   return {
     env,
     runtime,
@@ -92,11 +76,11 @@ export async function startWebHarness(options: Partial<Pick<WebDeps, 'idleTimeou
     tlsPort,
     serverCertificate,
     dir,
-    deps,
+    domain,
     async close() {
-      tlsServer.closeAllConnections();
+      tlsServer!.closeAllConnections();
       httpServer.closeAllConnections();
-      await new Promise((resolve) => tlsServer.close(resolve));
+      await new Promise((resolve) => tlsServer!.close(resolve));
       await new Promise((resolve) => httpServer.close(resolve));
       worker.shutdown();
       await running;
@@ -116,14 +100,10 @@ export interface RegisteredUser {
   workflowId: string;
 }
 
-/** What registration does: user row, request with the password's hash, sealed password, workflow started. */
+/** Registers a user through the domain's own registration: user row, request, sealed password, workflow, mails. */
 export async function registerUser(h: WebHarness, userId: string, profile: Profile = 'kdanshinnet'): Promise<RegisteredUser> {
-  const { db, sealedSecrets, profiles } = h.runtime;
   const email = `${userId}@bank-a.example.jp`;
-  const now = new Date(await h.env.currentTimeMs());
-  const requests = createRequestStore(db);
-  const users = createUserStore(db);
-  await users.insert({
+  const registered = await register(h.domain, {
     userId,
     profile,
     email,
@@ -131,20 +111,8 @@ export async function registerUser(h: WebHarness, userId: string, profile: Profi
     organization: 'sampleCompany',
     organizationalUnits: ['div1-1-1', 'div1-1', 'div1'],
     subscriberId: userId,
-    createdAt: now,
   });
-  const requestId = await requests.nextRequestId(tokyoDay(now));
-  const workflowId = certificateWorkflowId(profile, requestId);
-  const { password, hash } = await newEnrollmentPassword();
-  await requests.insert({ requestId, userId, profile, kind: 'new', workflowId, enrollmentPasswordHash: hash }, now);
-  await users.setCurrentRequest(userId, profile, requestId);
-  const enrollmentPasswordRef = await sealedSecrets.seal(password);
-  await h.env.client.workflow.start('certificateWorkflow', {
-    taskQueue: h.runtime.config.temporal.taskQueue,
-    workflowId,
-    args: [{ requestId, profile, userId, kind: 'new', policy: lifecyclePolicy(profiles[profile]), enrollmentPasswordRef, notifyIdAdministrator: true }],
-  });
-  return { userId, profile, email, requestId, workflowId };
+  return { ...registered, email };
 }
 
 export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {

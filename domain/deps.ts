@@ -1,0 +1,30 @@
+// What the domain is given, built once by the composition root (worker/composition.ts).
+import type { CertificateAuthority, CertificateProfile } from '../engines/pki';
+import type { MailOutboxStore, SealedSecrets } from '../engines/mail';
+import type { Stores } from '../stores';
+import type { Profile } from '../workflows/definitions';
+import type { CertificateGateway } from './certificate-gateway';
+
+/** Business time: the wall clock in production, Temporal's skipped time in tests. */
+export type Clock = () => Date | Promise<Date>;
+
+export interface DomainDeps {
+  stores: Stores;
+  /** Every call to a certificate workflow goes through it. */
+  certificates: CertificateGateway;
+  ca: CertificateAuthority;
+  profiles: Record<Profile, CertificateProfile>;
+  sealedSecrets: SealedSecrets;
+  mailOutbox: Pick<MailOutboxStore, 'listFailedMails'>;
+  clock: Clock;
+}
+
+/** The support agent or admin on whose behalf a use case runs (from the bearer token). */
+export interface Actor {
+  agent: string;
+  role: 'support' | 'admin';
+}
+
+export async function businessNow(deps: Pick<DomainDeps, 'clock'>): Promise<Date> {
+  return deps.clock();
+}

@@ -16,6 +16,7 @@ import {
   CertRequestId,
   CertStatus,
   CertUserId,
+  STATE_RULES,
   certificateWorkflowId,
   type CertificateAction,
   type CertificateActivities,
@@ -27,9 +28,10 @@ import {
   type RequestKind,
   type RequestSnapshot,
   type RevocationReason,
+  type StateRefusalCode,
   type SuccessorResult,
 } from './definitions';
-import { addDays, addYears, endOfDayInTokyo, refusalReason } from './time-rules';
+import { addDays, addYears, endOfDayInTokyo, refusalReason, renewalOpensAt, renewalWindowDays } from './time-rules';
 import type { certificateWorkflow } from './certificate';
 
 const { issueCertificate, activateCertificate, destroyKey, revokeCertificate, recordRequest } = proxyActivities<CertificateActivities>({
@@ -44,6 +46,14 @@ const { sendLifecycleMails } = proxyActivities<CertificateActivities>({
 });
 
 export type EventMail = readonly [event: string, message: LifecycleMail];
+
+/** How each action names itself in a refusal ("key retrieval is not possible: …"). */
+const ACTION_NAMES: Record<CertificateAction, string> = {
+  retrieveKey: 'key retrieval',
+  renew: 'renewal',
+  reissue: 'reissue',
+  revoke: 'revocation',
+};
 
 /** The certificate's state, mutated by update handlers and read by the workflow's main body. */
 export class Certificate {
@@ -74,7 +84,7 @@ export class Certificate {
 
   /** A certificate signed for this request may still be valid: withdrawing the request must revoke it. */
   get holdsIssuedCertificate(): boolean {
-    return this.serial !== undefined && ['keyReady', 'active', 'renewed'].includes(this.state);
+    return this.serial !== undefined && STATE_RULES[this.state].holdsCertificate;
   }
 
   status(): CertificateStatus {
@@ -150,40 +160,33 @@ export class Certificate {
 
   // ── Updates: checked against the state table, run one at a time ──
 
-  /** Refuses an action the request's state (or the calendar) does not allow. */
+  /** Refuses an action this state (or the calendar) does not allow, with the refusal code as the failure's type. */
   assertAllowed(action: CertificateAction): void {
-    if (action === 'retrieveKey') {
-      if (this.state === 'keyReady') return;
-      if (this.state !== 'awaitingKeyRetrieval') throw new Error(this.stateReason('key retrieval'));
-      if (Date.now() >= this.guideExpiresAt) throw new Error('the request expired: its guide mail was valid for 30 days');
-    } else if (action === 'renew') {
-      const noticeDays = this.input.policy.renewalNoticeDays;
-      if (this.state === 'renewed') throw new Error(`already renewed: the successor is ${this.successorWorkflowId}`);
-      if (this.state !== 'active') throw new Error(this.stateReason('renewal'));
-      const opensAt = addDays(this.notAfter!, -Math.max(...noticeDays));
-      if (Date.now() < opensAt) throw new Error(`renewal opens on ${new Date(opensAt).toISOString()}, ${Math.max(...noticeDays)} days before expiry`);
-      if (Date.now() >= this.notAfter!) throw new Error('the certificate has expired');
-    } else if (action === 'reissue') {
-      if (!['awaitingKeyRetrieval', 'keyReady', 'active', 'renewed'].includes(this.state)) {
-        throw new Error(`${this.stateReason('reissue')}; start a new request instead`);
+    const code = STATE_RULES[this.state].refuses[action];
+    if (code !== undefined) throw refusal(code, this.refusalMessage(action));
+    // The calendar's rules: a guide mail's 30 days (a key already waiting may still be fetched), the renewal window.
+    if (action === 'retrieveKey' && this.state === 'awaitingKeyRetrieval' && Date.now() >= this.guideExpiresAt) {
+      throw refusal('requestExpired', 'the request expired: its guide mail was valid for 30 days');
+    }
+    if (action === 'renew') {
+      const opensAt = renewalOpensAt(this.notAfter!, this.input.policy);
+      if (Date.now() < opensAt) {
+        throw refusal('renewalNotOpen', `renewal opens on ${new Date(opensAt).toISOString()}, ${renewalWindowDays(this.input.policy)} days before expiry`);
       }
-    } else if (['revoked', 'expired', 'requestExpired'].includes(this.state)) {
-      throw new Error(this.stateReason('revocation'));
+      if (Date.now() >= this.notAfter!) throw refusal('certificateExpired', 'the certificate has expired');
     }
   }
 
-  private stateReason(action: string): string {
-    return `${action} is not possible: the request is ${this.state}`;
+  private refusalMessage(action: CertificateAction): string {
+    if (action === 'renew' && this.state === 'renewed') return `already renewed: the successor is ${this.successorWorkflowId}`;
+    const reason = `${ACTION_NAMES[action]} is not possible: the request is ${this.state}`;
+    return action === 'reissue' ? `${reason}; start a new request instead` : reason;
   }
 
-  /** Runs one update at a time; a state check that fails after waiting rejects the update, not the workflow. */
+  /** Runs one update at a time; the state is checked again once it is this update's turn. */
   async exclusively<T>(action: CertificateAction, operation: () => Promise<T>): Promise<T> {
     await condition(() => !this.busy);
-    try {
-      this.assertAllowed(action);
-    } catch (err) {
-      throw ApplicationFailure.nonRetryable((err as Error).message, 'WrongState');
-    }
+    this.assertAllowed(action);
     this.busy = true;
     try {
       return await operation();
@@ -349,6 +352,10 @@ export class Certificate {
     this.state = 'expired';
     await this.record();
   }
+}
+
+function refusal(code: StateRefusalCode, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: code, message, nonRetryable: true });
 }
 
 /** condition() with an absolute deadline; one already passed starts no timer. */

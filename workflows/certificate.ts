@@ -2,6 +2,7 @@
 // delegated to it, and the main body walks the state diagram of shared/SPEC.md.
 import { allHandlersFinished, condition, setHandler, type defineUpdate } from '@temporalio/workflow';
 import {
+  STATE_RULES,
   downloadConfirmedSignal,
   reissueUpdate,
   requestRenewalUpdate,
@@ -31,7 +32,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
   cert.sendGuideMails();
 
   // awaiting key retrieval ⇄ key ready, until downloaded, revoked or the guide's 30 days pass
-  while (cert.state === 'awaitingKeyRetrieval' || cert.state === 'keyReady') {
+  while (STATE_RULES[cert.state].awaitingDownload) {
     if (cert.state === 'awaitingKeyRetrieval') {
       await cert.waitFor(() => cert.state !== 'awaitingKeyRetrieval' || cert.busy, cert.guideExpiresAt);
       // ──(30 days, nothing done)──► request expired
@@ -67,7 +68,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
 }
 
 /**
- * Registers an update whose action the request's state may refuse: the validator refuses it before it is accepted,
+ * Registers an update whose action the state table may refuse: the validator refuses it before it is accepted,
  * and the same check runs again under the lock, since an update that ran first may have changed the state.
  */
 function handleUpdate<Ret, Args extends unknown[]>(

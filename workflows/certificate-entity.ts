@@ -11,12 +11,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
-  CertNotAfter,
-  CertProfile,
-  CertRequestId,
-  CertStatus,
-  CertUserId,
   STATE_RULES,
+  certificateSearchAttributes,
   certificateWorkflowId,
   type CertificateAction,
   type CertificateActivities,
@@ -132,13 +128,8 @@ export class Certificate {
   }
 
   private upsertStatusAttributes(): void {
-    upsertSearchAttributes([
-      { key: CertStatus, value: this.state },
-      { key: CertProfile, value: this.input.profile },
-      { key: CertUserId, value: this.input.userId },
-      { key: CertRequestId, value: this.input.requestId },
-      ...(this.notAfter !== undefined ? [{ key: CertNotAfter, value: new Date(this.notAfter) }] : []),
-    ]);
+    const { profile, userId, requestId } = this.input;
+    upsertSearchAttributes(certificateSearchAttributes({ profile, userId, requestId, state: this.state, notAfter: this.notAfter }));
   }
 
   /** Queues the mails of one event; they travel in one activity, each delivered once by its own key. */
@@ -261,12 +252,7 @@ export class Certificate {
       args: [{ requestId: successorRequestId, profile, userId, kind, policy, predecessorWorkflowId: this.workflowId }],
       // The successor outlives this request: a renewed certificate ends at its notAfter, a reissued one at once.
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      typedSearchAttributes: [
-        { key: CertStatus, value: 'awaitingKeyRetrieval' },
-        { key: CertProfile, value: profile },
-        { key: CertUserId, value: userId },
-        { key: CertRequestId, value: successorRequestId },
-      ],
+      typedSearchAttributes: certificateSearchAttributes({ profile, userId, requestId: successorRequestId, state: 'awaitingKeyRetrieval' }),
     });
     this.successorWorkflowId = successorId;
     this.successorRequestId = successorRequestId;

@@ -66,10 +66,14 @@ describe('the certificate workflow on the time-skipping server', () => {
   const status = (h: WorkflowHandle) => h.query(statusQuery);
   // Server time, not the wall clock: earlier tests have already skipped it ahead.
   const untilNoticeOf = async (s: CertificateStatus, daysBefore: number) => Date.parse(s.notAfter!) - daysBefore * DAY - (await env.currentTimeMs());
+  // The refusal's message, and its code as the failure's type: `… : key retrieval is not possible: … [keyAlreadyRetrieved]`.
   const updateRejection = (p: Promise<unknown>) =>
     p.then(
       () => 'accepted',
-      (err: Error) => `${err.message}: ${(err.cause as Error | undefined)?.message ?? ''}`,
+      (err: Error) => {
+        const cause = err.cause as (Error & { type?: string }) | undefined;
+        return `${err.message}: ${cause?.message ?? ''} [${cause?.type ?? ''}]`;
+      },
     );
 
   async function activate(handle: WorkflowHandle) {
@@ -144,7 +148,7 @@ describe('the certificate workflow on the time-skipping server', () => {
     await activate(handle);
     const successor = await reserveRequest(db, f.lastUserId(), 'renewal', { predecessorRequestId: requestId });
     expect(await updateRejection(handle.executeUpdate(requestRenewalUpdate, { args: [{ successorRequestId: successor.requestId }] }))).toMatch(
-      /renewal opens on/,
+      /renewal opens on .*, 30 days before expiry \[renewalNotOpen\]$/,
     );
     await env.sleep(await untilNoticeOf(await status(handle), 20));
     const result = await handle.executeUpdate(requestRenewalUpdate, { args: [{ successorRequestId: successor.requestId }] });
@@ -166,7 +170,7 @@ describe('the certificate workflow on the time-skipping server', () => {
     const { handle, requestId, workflowId } = await start();
     const { serial } = await activate(handle);
     const successor = await reserveRequest(db, f.lastUserId(), 'reissue', { predecessorRequestId: requestId });
-    expect(await updateRejection(handle.executeUpdate(retrieveKeyUpdate))).toMatch(/key retrieval is not possible: the request is active/);
+    expect(await updateRejection(handle.executeUpdate(retrieveKeyUpdate))).toMatch(/key retrieval is not possible: the request is active \[keyAlreadyRetrieved\]$/);
     const result = await handle.executeUpdate(reissueUpdate, { args: [{ successorRequestId: successor.requestId, agent: 'support-1' }] });
     startedWorkflowIds.push(result.workflowId);
     expect(result.requestId).toBe(successor.requestId);

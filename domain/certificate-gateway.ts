@@ -3,6 +3,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
 import type { IssuanceRequest, RequestStore } from '../stores';
 import {
+  ACTION_NAMES,
   certificateSearchAttributes,
   certificateWorkflowId,
   downloadConfirmedSignal,
@@ -33,8 +34,6 @@ const UPDATES = {
 type Updates = typeof UPDATES;
 type UpdateArgs<A extends CertificateAction> = Updates[A] extends UpdateDefinition<unknown, infer Args> ? Args : never;
 type UpdateResult<A extends CertificateAction> = Updates[A] extends UpdateDefinition<infer Ret, infer _Args> ? Ret : never;
-
-const ACTION_NAMES: Record<CertificateAction, string> = { retrieveKey: 'key retrieval', renew: 'renewal', reissue: 'reissue', revoke: 'revocation' };
 
 const isStateRefusalCode = (type: string | undefined): type is StateRefusalCode => (STATE_REFUSAL_CODES as readonly (string | undefined)[]).includes(type);
 

@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
+  ACTION_NAMES,
   STATE_RULES,
   certificateSearchAttributes,
   certificateWorkflowId,
@@ -42,14 +43,6 @@ const { sendLifecycleMails } = proxyActivities<CertificateActivities>({
 });
 
 export type EventMail = readonly [event: string, message: LifecycleMail];
-
-/** How each action names itself in a refusal ("key retrieval is not possible: …"). */
-const ACTION_NAMES: Record<CertificateAction, string> = {
-  retrieveKey: 'key retrieval',
-  renew: 'renewal',
-  reissue: 'reissue',
-  revoke: 'revocation',
-};
 
 /** The certificate's state, mutated by update handlers and read by the workflow's main body. */
 export class Certificate {

@@ -32,6 +32,14 @@ export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 /** What the workflow, the domain and the pages may be asked to do to a request. */
 export type CertificateAction = 'retrieveKey' | 'renew' | 'reissue' | 'revoke';
 
+/** How each action names itself in a refusal ("key retrieval is not possible: …"). */
+export const ACTION_NAMES: Record<CertificateAction, string> = {
+  retrieveKey: 'key retrieval',
+  renew: 'renewal',
+  reissue: 'reissue',
+  revoke: 'revocation',
+};
+
 /** Why a request refuses an action, whoever asks: the code the workflow fails an update with, and the domain passes on. */
 export const STATE_REFUSAL_CODES = [
   'requestExpired',

@@ -17,8 +17,8 @@ import { mountKeyRoutes } from '../web/key-routes';
 import { contactPage, keyRetrievalPage, noticesPage, renewalMenu, renewalPaths } from '../web/pages';
 import { pageErrorHandler } from '../web/pages-errors';
 import { pageError, RENEWAL_ANSWERS } from '../web/refusals';
-import { DEFAULT_IDLE_TIMEOUT_MS, profileParam, type WebDeps } from '../web/router';
-import { consumeFormToken, idleTimeout, issueFormToken, sessions } from '../web/session';
+import { mountPages, profileParam, type WebDeps } from '../web/page-kit';
+import { consumeFormToken, issueFormToken } from '../web/session';
 import { processingPage, refusalPage, renewalApplyPage, renewalTopPage, resumeListPage } from './pages';
 import type { TlsServerCertificate } from './server-certificate';
 
@@ -43,17 +43,12 @@ export function portalGateRouter(check: ClientCertificateCheck): Router {
 }
 
 export function createRenewalRouter(deps: WebDeps, check: ClientCertificateCheck): Router {
-  const idleTimeoutMs = deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const renewal = createRenewal(deps);
 
   const router = Router();
-  const renew = Router({ mergeParams: true });
-  router.use('/renew/:profile', (req, _res, next) => (profileParam(req), next()), sessions({ secret: deps.sessionSecret, cookieName: RENEWAL_COOKIE, secure: true, idleTimeoutMs }), idleTimeout(idleTimeoutMs), renew);
-  renew.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));
+  const renew = mountPages(router, '/renew', deps, { cookieName: RENEWAL_COOKIE, secure: true });
   // Every renewal page needs a good certificate of this profile; otherwise a page says why, with the portal's 403.
   renew.use(async (req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    res.set('X-Frame-Options', 'DENY');
     const verdict = await check(req.socket as TLSSocket, profileParam(req));
     if (!verdict.ok) return void res.status(403).type('html').send(refusalPage({ refusal: verdict.refusal }));
     res.locals.certificate = verdict.certificate;

@@ -1,5 +1,5 @@
 // The plain-HTTP side of the user's pages: enrollment (ユーザ認証 → menu → 鍵の取得 → Download), CRLs and CA certificates.
-import express, { Router, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import {
   createCertificateDetails,
@@ -34,31 +34,11 @@ import {
 } from './pages';
 import { pageErrorHandler } from './pages-errors';
 import { pageError } from './refusals';
-import { consumeFormToken, idleTimeout, issueFormToken, sessions } from './session';
+import { consumeFormToken, issueFormToken } from './session';
+import { mountPages, profileParam, type WebDeps } from './page-kit';
 
-/** The domain's services and the settings of the user's pages. */
-export interface WebDeps extends DomainDeps {
-  support: SupportContact;
-  /** config.sessionSecret */
-  sessionSecret: string;
-  /** Idle time after which a login session ends (default 15 minutes). */
-  idleTimeoutMs?: number;
-  lockout?: LockoutPolicy;
-  /** Login attempts per client address and minute (default 20). */
-  loginAttemptsPerMinute?: number;
-  logger?: Logger;
-}
-
-export const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60_000;
 export const ENROLLMENT_COOKIE = 'certflow.enroll';
 const CRL_REUSE_MS = 1000;
-
-/** The profile named in the path, or a 404 page. */
-export function profileParam(req: Request): Profile {
-  const profile = req.params.profile;
-  if (!isProfile(profile)) throw HttpError.notFound(MESSAGES.notFound);
-  return profile;
-}
 
 /** GET /crl/<profile>.crl and GET /ca/<profile>.pem: what relying parties fetch; no session. */
 export function publicationRouter({ ca, clock }: Pick<WebDeps, 'ca' | 'clock'>): Router {
@@ -91,21 +71,13 @@ export function publicationRouter({ ca, clock }: Pick<WebDeps, 'ca' | 'clock'>):
 }
 
 export function createWebRouter(deps: WebDeps): Router {
-  const idleTimeoutMs = deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const login = createEnrollmentLogin(deps.stores, deps.lockout ?? DEFAULT_LOCKOUT);
   const certificates = createCertificateDetails(deps);
 
   const router = Router();
   router.use(publicationRouter(deps));
 
-  const enroll = Router({ mergeParams: true });
-  router.use('/enroll/:profile', (req, _res, next) => (profileParam(req), next()), sessions({ secret: deps.sessionSecret, cookieName: ENROLLMENT_COOKIE, secure: false, idleTimeoutMs }), idleTimeout(idleTimeoutMs), enroll);
-  enroll.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));
-  enroll.use((_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    res.set('X-Frame-Options', 'DENY');
-    next();
-  });
+  const enroll = mountPages(router, '/enroll', deps, { cookieName: ENROLLMENT_COOKIE, secure: false });
 
   const service = (profile: Profile) => ({ profile, serviceName: deps.profiles[profile].serviceName });
   const chromeOf = (req: Request) => enrollmentMenu(profileParam(req));

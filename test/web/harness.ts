@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createSelfSignedServerCertificate, type TlsServerCertificate } from '../../api/tls/server-certificate';
-import type { WebDeps } from '../../api/web/router';
+import type { WebDeps } from '../../api/web/page-kit';
 import { registerUser as register, type DomainDeps } from '../../domain';
 import { createLogger } from '../../infra/logger';
 import { freePort } from '../../infra/ports';

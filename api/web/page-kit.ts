@@ -1,0 +1,55 @@
+// What both listeners of the user's pages share: their dependencies, the profile in the path, and one sub-router
+// per part of the site with its session, idle timeout, form parsing and no-cache headers.
+import express, { Router, type Request } from 'express';
+import { isProfile, type DomainDeps, type LockoutPolicy } from '../../domain';
+import type { SupportContact } from '../../engines/mail';
+import type { Logger } from '../../infra/logger';
+import type { Profile } from '../../workflows/definitions';
+import { HttpError } from '../errors';
+import { MESSAGES } from './messages';
+import { idleTimeout, sessions } from './session';
+
+/** The domain's services and the settings of the user's pages. */
+export interface WebDeps extends DomainDeps {
+  support: SupportContact;
+  /** config.sessionSecret */
+  sessionSecret: string;
+  /** Idle time after which a login session ends (default 15 minutes). */
+  idleTimeoutMs?: number;
+  lockout?: LockoutPolicy;
+  /** Login attempts per client address and minute (default 20). */
+  loginAttemptsPerMinute?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60_000;
+
+/** The profile named in the path, or a 404 page. */
+export function profileParam(req: Request): Profile {
+  const profile = req.params.profile;
+  if (!isProfile(profile)) throw HttpError.notFound(MESSAGES.notFound);
+  return profile;
+}
+
+/**
+ * Mounts `<base>/:profile` on `router` and returns the sub-router for its pages: the profile checked, a session under
+ * its own cookie (browsers share cookies across ports), the idle timeout, small urlencoded forms, never cached or framed.
+ */
+export function mountPages(router: Router, base: string, deps: WebDeps, session: { cookieName: string; secure: boolean }): Router {
+  const idleTimeoutMs = deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const pages = Router({ mergeParams: true });
+  router.use(
+    `${base}/:profile`,
+    (req, _res, next) => (profileParam(req), next()),
+    sessions({ secret: deps.sessionSecret, ...session, idleTimeoutMs }),
+    idleTimeout(idleTimeoutMs),
+    pages,
+  );
+  pages.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));
+  pages.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    res.set('X-Frame-Options', 'DENY');
+    next();
+  });
+  return pages;
+}

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { createDb, migrateToLatest } from '../infra/db';
-import { createMailActivities, createMailRenderer, createSmtpTransport, type MailRequest } from '../engines/mail';
+import { createMailActivities, createMailOutboxStore, createMailRenderer, createSealedSecrets, createSmtpTransport, type MailRequest } from '../engines/mail';
 
 const N = Number(process.env.BENCH_MAIL_N ?? 10_000);
 const CONCURRENCY = 64; // in-flight activities, as a worker's activity slots would run them
@@ -100,7 +100,14 @@ async function main(): Promise<void> {
   };
   const from = 'danshinnet-sc@nissay-it.co.jp';
   const transport = createSmtpTransport({ host: '127.0.0.1', port, secure: false }, { maxConnections: POOL });
-  const activities = createMailActivities({ db, transport, renderer, dataKey: Buffer.alloc(32, 7), from, support });
+  const activities = createMailActivities({
+    outbox: createMailOutboxStore(db),
+    secrets: createSealedSecrets({ db, dataKey: Buffer.alloc(32, 7) }),
+    transport,
+    renderer,
+    from,
+    support,
+  });
 
   // Baseline: the same rendered notices through the same pooled transport, without outbox or idempotency.
   const baselineMails = notices('baseline');

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createDb, migrateToLatest } from '../infra/db';
-import { buildProfiles, createCertificateAuthority, KEY_ALGORITHMS, type KeyAlgorithm } from '../engines/pki';
+import { buildProfiles, createCertificateAuthority, createPkiStore, KEY_ALGORITHMS, type KeyAlgorithm } from '../engines/pki';
 
 const exec = promisify(execFile);
 const generateKeyPair = promisify(crypto.generateKeyPair);
@@ -66,8 +66,9 @@ async function main(): Promise<void> {
     await migrateToLatest(db);
     const dataKey = crypto.randomBytes(32);
     const caDir = path.join(dir, 'ca');
+    const store = createPkiStore(db);
     const authority = (keyAlgorithm: KeyAlgorithm) =>
-      createCertificateAuthority({ db, caDir, caPassphrase: CA_PASSPHRASE, dataKey, profiles: buildProfiles({ publicUrl: 'https://certflow.example.jp', overrides: { kdanshinnet: { keyAlgorithm } } }) });
+      createCertificateAuthority({ store, caDir, caPassphrase: CA_PASSPHRASE, dataKey, profiles: buildProfiles({ publicUrl: 'https://certflow.example.jp', overrides: { kdanshinnet: { keyAlgorithm } } }) });
     await authority('rsa-2048').ensureCas(NOW);
 
     // openssl signs with the same CA key (decrypted into the temp folder) and the same extensions.

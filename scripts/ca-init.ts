@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import { ConfigError, loadConfig } from '../worker/config';
 import { withDevSecrets } from '../worker/dev-secrets';
 import { createDb, migrateToLatest } from '../infra/db';
-import { buildProfiles, createCertificateAuthority, PkiError } from '../engines/pki';
+import { buildProfiles, createCertificateAuthority, createPkiStore, PkiError } from '../engines/pki';
 import { PROFILES } from '../workflows/definitions';
 
 async function main(): Promise<void> {
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   try {
     await migrateToLatest(db);
     const ca = createCertificateAuthority({
-      db,
+      store: createPkiStore(db),
       caDir: config.ca.dir,
       caPassphrase: config.ca.passphrase,
       dataKey: config.dataKey,

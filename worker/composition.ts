@@ -16,7 +16,7 @@ import { createCertificateActivities } from '../activities/certificate-activitie
 import { createLifecycleMailer } from '../activities/lifecycle-mailer';
 import { createCertificateGateway, type Clock, type DomainDeps } from '../domain';
 import { createMailActivities, createMailOutboxStore, createMailRenderer, createSealedSecrets, createSmtpTransport, type MailOutboxStore, type SealedSecrets } from '../engines/mail';
-import { buildProfiles, createCertificateAuthority, type CertificateAuthority, type CertificateProfile } from '../engines/pki';
+import { buildProfiles, createCertificateAuthority, createPkiStore, type CertificateAuthority, type CertificateProfile } from '../engines/pki';
 import { createDb, migrateToLatest, type Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { createStores, type Stores } from '../stores';
@@ -42,14 +42,24 @@ export async function createRuntime(config: Config, options: { transport?: Trans
     await migrateToLatest(db);
     const stores = createStores(db);
     const profiles = buildProfiles({ publicUrl: config.publicUrl });
-    const ca = createCertificateAuthority({ db, caDir: config.ca.dir, caPassphrase: config.ca.passphrase, dataKey: config.dataKey, profiles });
+    // The engines' stores, each built once; the mail activities and the domain share the sealed secrets and the outbox.
+    const pkiStore = createPkiStore(db);
+    const sealedSecrets = createSealedSecrets({ db, dataKey: config.dataKey });
+    const mailOutbox = createMailOutboxStore(db);
+    const ca = createCertificateAuthority({
+      store: pkiStore,
+      caDir: config.ca.dir,
+      caPassphrase: config.ca.passphrase,
+      dataKey: config.dataKey,
+      profiles,
+    });
     await ca.ensureCas(options.now ?? new Date());
     const transport = options.transport ?? createSmtpTransport(config.smtp);
     const mail = createMailActivities({
-      db,
+      outbox: mailOutbox,
+      secrets: sealedSecrets,
       transport,
       renderer: await createMailRenderer(),
-      dataKey: config.dataKey,
       from: config.smtp.from,
       support: config.support,
     });
@@ -60,8 +70,8 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       stores,
       ca,
       profiles,
-      sealedSecrets: createSealedSecrets({ db, dataKey: config.dataKey }),
-      mailOutbox: createMailOutboxStore(db),
+      sealedSecrets,
+      mailOutbox,
       activities: createCertificateActivities({ requests: stores.requests, users: stores.users, ca, mailer }),
       async close() {
         if (!options.transport) transport.close();

@@ -2,27 +2,25 @@
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Transporter } from 'nodemailer';
-import type { Db } from '../../infra/db';
 import type { MailRequest, RenderParamsByKind, SendMailResult, SupportContact } from './kinds';
-import { createMailOutboxStore, type OutboxMail } from './outbox-store';
+import type { MailOutboxStore, OutboxMail } from './outbox-store';
 import type { MailRenderer, RenderedMail } from './renderer';
-import { createSealedSecrets, SealedSecretUnavailable } from './sealed-secrets';
+import { SealedSecretUnavailable, type SealedSecrets } from './sealed-secrets';
 import { createSmtpTransport, isPermanentRefusal, isTransporter, type SmtpSettings } from './transport';
 import { MailRenderError } from './values';
 
 export interface MailActivitiesDeps {
-  db: Db;
+  /** The outbox (createMailOutboxStore(db, clock?)): one row per key, its clock stamps the bookkeeping. */
+  outbox: MailOutboxStore;
+  /** Opens and wipes sealed enrollment passwords (createSealedSecrets({ db, dataKey, clock? })). */
+  secrets: SealedSecrets;
   /** A nodemailer transport (the caller closes it), or SMTP settings to build a pooled one from. */
   transport: Transporter | SmtpSettings;
   renderer: MailRenderer;
-  /** 32-byte key that opens sealed enrollment passwords. */
-  dataKey: Buffer;
   from: string;
   support: SupportContact;
   /** How long one attempt holds a mail before another may assume it died; above the transport's own timeouts. */
   claimLeaseMs?: number;
-  /** Bookkeeping timestamps in the outbox, not business dates. */
-  clock?: () => Date;
 }
 
 /** Failure types the workflow's retry policy may name. */
@@ -37,10 +35,8 @@ export const MAIL_FAILURE_TYPES = {
 const emailAddress = /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/;
 
 export function createMailActivities(deps: MailActivitiesDeps) {
-  const { db, renderer, from, support, claimLeaseMs = 120_000 } = deps;
+  const { outbox, secrets, renderer, from, support, claimLeaseMs = 120_000 } = deps;
   const transport = isTransporter(deps.transport) ? deps.transport : createSmtpTransport(deps.transport);
-  const outbox = createMailOutboxStore(db, deps.clock);
-  const secrets = createSealedSecrets({ db, dataKey: deps.dataKey, clock: deps.clock });
   const messageDomain = from.split('@').pop()!.replace(/[>\s]/g, '') || 'certflow.invalid';
 
   /** The secret a mail carries is only needed until its mail is settled (sent or refused for good). */

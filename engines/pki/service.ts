@@ -1,7 +1,6 @@
 // The certificate authority certflow's workflow and web pages call: CA set-up, issuance, PKCS#12, revocation and CRLs.
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
-import type { Knex } from 'knex';
 import { PROFILES, REVOCATION_REASONS, type Profile, type RevocationReason } from '../../workflows/definitions';
 import { createCaIfMissing, loadCa, type CaMaterial } from './ca';
 import { signLeafCertificate } from './certificate';
@@ -11,7 +10,7 @@ import { buildPkcs12 as encodePkcs12 } from './pkcs12';
 import type { CertificateProfile, KeyAlgorithm } from './profiles';
 import { openPrivateKey, sealPrivateKey } from './sealed-key';
 import { randomSerial } from './serial';
-import { createPkiStore, type IssuedCertificate, type PkiStore } from './store';
+import type { IssuedCertificate, PkiStore } from './store';
 import { subjectString, validatePkcs12Password, validateSubject, type SubjectInput } from './subject';
 import { x509 } from './crypto-provider';
 import { addDays } from '../../workflows/time-rules';
@@ -22,7 +21,8 @@ const generateKeyPair = promisify(crypto.generateKeyPair) as (
 ) => Promise<crypto.KeyPairKeyObjectResult>;
 
 export interface CertificateAuthorityDeps {
-  db: Knex;
+  /** Issued certificates and CRLs; the caller builds it (createPkiStore(db)) and may share it. */
+  store: PkiStore;
   /** config.ca.dir: one sub-folder per profile with ca-key.pem (encrypted, 0600) and ca-cert.pem. */
   caDir: string;
   caPassphrase: string;
@@ -83,10 +83,9 @@ const KEY_GENERATION: Record<KeyAlgorithm, () => Promise<crypto.KeyPairKeyObject
 };
 
 export function createCertificateAuthority(deps: CertificateAuthorityDeps): CertificateAuthority {
-  const { caDir, caPassphrase, dataKey, profiles } = deps;
+  const { store, caDir, caPassphrase, dataKey, profiles } = deps;
   if (!caPassphrase) throw new CaUnavailableError('*', 'CERTFLOW_CA_PASSPHRASE is not set: the CA keys cannot be opened');
   if (!Buffer.isBuffer(dataKey) || dataKey.length !== 32) throw new Error('dataKey must be a 32-byte Buffer (AES-256)');
-  const store: PkiStore = createPkiStore(deps.db);
   const loaded = new Map<Profile, Promise<CaMaterial>>();
 
   function profileOf(name: string): CertificateProfile {
@@ -252,9 +251,8 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
     },
 
     async certificatesOf(profile, userId) {
-      const rows = await deps.db('issued_certificates').where({ profile, user_id: userId }).orderBy('not_before', 'desc').select('serial');
-      const list = await Promise.all(rows.map((row: { serial: string }) => store.findBySerial(row.serial)));
-      return list.filter((c): c is IssuedCertificate => !!c).map(({ sealedKey, ...rest }) => ({ ...rest, keyAvailable: !!sealedKey }));
+      const list = await store.listByUser(profile, userId);
+      return list.map(({ sealedKey, ...rest }) => ({ ...rest, keyAvailable: !!sealedKey }));
     },
   };
 }

@@ -39,6 +39,8 @@ export interface RevokedEntry {
 export interface PkiStore {
   findByIssuanceKey(issuanceKey: string): Promise<IssuedCertificate | undefined>;
   findBySerial(serial: string): Promise<IssuedCertificate | undefined>;
+  /** One user's certificates under one profile, newest notBefore first (ties by serial), in one query. */
+  listByUser(profile: Profile, userId: string): Promise<IssuedCertificate[]>;
   /** Returns false when the issuance key (or serial) is already taken: the caller lost a race and reads the winner. */
   insert(certificate: IssuedCertificate): Promise<boolean>;
   destroyKey(issuanceKey: string): Promise<void>;
@@ -125,6 +127,14 @@ export function createPkiStore(db: Knex): PkiStore {
     async findBySerial(serial) {
       const row = await db(certificates).where({ serial: serial.toLowerCase() }).first();
       return row ? fromRow(row) : undefined;
+    },
+
+    async listByUser(profile, userId) {
+      const rows = await db(certificates).where({ profile, user_id: userId }).orderBy([
+        { column: 'not_before', order: 'desc' },
+        { column: 'serial', order: 'asc' },
+      ]);
+      return rows.map(fromRow);
     },
 
     async insert(c) {

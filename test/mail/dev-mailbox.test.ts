@@ -1,5 +1,5 @@
 // The dev mailbox `npm start` runs: a mail sent by the activity shows up on MailDev's web side.
-import { createMailActivities, createMailRenderer, createSmtpTransport } from '../../engines/mail';
+import { createMailActivities, createMailOutboxStore, createMailRenderer, createSealedSecrets, createSmtpTransport } from '../../engines/mail';
 import { startDevMailbox, type DevMailbox } from '../../worker/dev-mailbox';
 import { createTestDb, dataKey, kdanshinnet, support } from './support';
 
@@ -17,10 +17,10 @@ describe('the dev mailbox', () => {
     const transport = createSmtpTransport({ host: '127.0.0.1', port: mailbox.smtpPort, secure: false });
     try {
       const activities = createMailActivities({
-        db: testDb.db,
+        outbox: createMailOutboxStore(testDb.db),
+        secrets: createSealedSecrets({ db: testDb.db, dataKey }),
         transport,
         renderer: await createMailRenderer(),
-        dataKey,
         from: 'danshinnet-sc@nissay-it.co.jp',
         support,
       });

@@ -150,7 +150,7 @@ describe('sendMail over SMTP', () => {
     testDb = await createTestDb();
     transport = createSmtpTransport({ host: '127.0.0.1', port: mailbox.port, secure: false });
     secrets = createSealedSecrets({ db: testDb.db, dataKey });
-    activities = createMailActivities({ db: testDb.db, transport, renderer, dataKey, from, support });
+    activities = createMailActivities({ outbox: createMailOutboxStore(testDb.db), secrets, transport, renderer, from, support });
   });
 
   afterEach(async () => {
@@ -313,7 +313,7 @@ describe('sendMail over SMTP', () => {
     const rendered = renderer.render('acquisitionGuide', guide!.params as never, { service: alice.service, support });
     await store.enqueue({ key: guide!.key, kind: 'acquisitionGuide', recipient: guide!.to, subject: rendered.subject, messageId: '<x@y>' });
     expect(await store.claim(guide!.key, 60_000)).toBe(true); // the attempt that then crashed
-    const later = createMailActivities({ db: testDb.db, transport, renderer, dataKey, from, support, claimLeaseMs: 60_000, clock });
+    const later = createMailActivities({ outbox: store, secrets, transport, renderer, from, support, claimLeaseMs: 60_000 });
     await expect(later.sendMail(guide!)).rejects.toMatchObject({ type: 'MailInFlight' });
     now = new Date(now.getTime() + 61_000);
     expect(await later.sendMail(guide!)).toMatchObject({ status: 'sent' });

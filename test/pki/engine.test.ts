@@ -170,7 +170,7 @@ describe('PKCS#12 password and key custody', () => {
     expect(file.includes(Buffer.from(PASSWORD))).toBe(false);
 
     const otherKey = createCertificateAuthority({
-      db: fixture.db,
+      store: fixture.store,
       caDir: fixture.caDir,
       caPassphrase: CA_PASSPHRASE,
       dataKey: crypto.randomBytes(32),
@@ -235,7 +235,7 @@ describe('CA set-up', () => {
 
   test('when the passphrase is wrong, then start-up gets a CaUnavailableError that says so', async () => {
     const wrong = createCertificateAuthority({
-      db: fixture.db,
+      store: fixture.store,
       caDir: fixture.caDir,
       caPassphrase: 'not the passphrase at all',
       dataKey: fixture.dataKey,
@@ -248,20 +248,20 @@ describe('CA set-up', () => {
 
   test('when the passphrase is missing, then the factory refuses at once', () => {
     expect(() =>
-      createCertificateAuthority({ db: fixture.db, caDir: fixture.caDir, caPassphrase: '', dataKey: fixture.dataKey, profiles: buildProfiles({ publicUrl: 'http://x' }) }),
+      createCertificateAuthority({ store: fixture.store, caDir: fixture.caDir, caPassphrase: '', dataKey: fixture.dataKey, profiles: buildProfiles({ publicUrl: 'http://x' }) }),
     ).toThrow(/CERTFLOW_CA_PASSPHRASE is not set/);
   });
 
   test('when only half of a CA is on disk, then it is not replaced and the error says what is missing', async () => {
     const caDir = path.join(fixture.dir, 'half-ca');
-    const fresh = createCertificateAuthority({ db: fixture.db, caDir, caPassphrase: CA_PASSPHRASE, dataKey: fixture.dataKey, profiles: buildProfiles({ publicUrl: 'http://x' }) });
+    const fresh = createCertificateAuthority({ store: fixture.store, caDir, caPassphrase: CA_PASSPHRASE, dataKey: fixture.dataKey, profiles: buildProfiles({ publicUrl: 'http://x' }) });
     fs.mkdirSync(path.join(caDir, 'kdanshinnet'), { recursive: true });
     fs.copyFileSync(path.join(fixture.caDir, 'kdanshinnet', 'ca-key.pem'), path.join(caDir, 'kdanshinnet', 'ca-key.pem'));
     await expect(fresh.ensureCas(NOW)).rejects.toThrow(/ca-cert\.pem is missing .* restore it from backup/);
   });
 
   test('when the CA files are absent and nobody ran ensureCas, then using the CA points to ca:init', async () => {
-    const absent = createCertificateAuthority({ db: fixture.db, caDir: path.join(fixture.dir, 'none'), caPassphrase: CA_PASSPHRASE, dataKey: fixture.dataKey, profiles: buildProfiles({ publicUrl: 'http://x' }) });
+    const absent = createCertificateAuthority({ store: fixture.store, caDir: path.join(fixture.dir, 'none'), caPassphrase: CA_PASSPHRASE, dataKey: fixture.dataKey, profiles: buildProfiles({ publicUrl: 'http://x' }) });
     await expect(absent.caCertificatePem('nissay')).rejects.toThrow(/npm run ca:init/);
   });
 });

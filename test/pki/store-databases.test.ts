@@ -29,6 +29,18 @@ const rowCount = async (db: Db, where: Record<string, string>) => Number((await 
 
 const X509Crl = x509.X509Crl;
 
+/** Runs `work` and returns the SQL it sent to `db` alongside its result. */
+async function queriesDuring<T>(db: Db, work: () => Promise<T>): Promise<{ result: T; queries: string[] }> {
+  const queries: string[] = [];
+  const record = (q: { sql: string }) => queries.push(q.sql);
+  db.on('query', record);
+  try {
+    return { result: await work(), queries };
+  } finally {
+    db.off('query', record);
+  }
+}
+
 function crlNumberOf(der: Buffer): number {
   const extension = new X509Crl(der).extensions.find((e) => e.type === id_ce_cRLNumber)!;
   return Number(AsnConvert.parse(extension.value, CRLNumber).value);
@@ -43,7 +55,7 @@ forEachDatabase('the PKI engine', (database) => {
 
   beforeAll(async () => {
     ca = createCertificateAuthority({
-      db: database.db,
+      store: createPkiStore(database.db),
       caDir,
       caPassphrase: CA_PASSPHRASE,
       dataKey: crypto.randomBytes(32),
@@ -77,6 +89,38 @@ forEachDatabase('the PKI engine', (database) => {
     await expectUniqueViolation(database.db('issued_certificates').insert({ ...row, serial: 'ab'.repeat(16) }));
     expect(await store.insert({ ...stored, serial: 'cd'.repeat(16) })).toBe(false);
     expect(await store.insert({ ...stored, issuanceKey: `${stored.issuanceKey}.9` })).toBe(false); // same serial
+  });
+
+  test("when a user's certificates are listed, then one query returns all of theirs under that profile, newest notBefore first", async () => {
+    const store = createPkiStore(database.db);
+    const issueAt = (userId: string, days: number, profile: 'kdanshinnet' | 'nissay' = 'kdanshinnet') =>
+      ca.issue({ requestId: nextRequestId(), ...subjectOf(userId, profile), notBefore: new Date(NOW.getTime() + days * DAY_MS), notAfter: THREE_YEARS_LATER });
+    // Issued out of date order, with a neighbour in the same profile and the same user in the other profile.
+    const middle = await issueAt('emp109', 1);
+    const oldest = await issueAt('emp109', 0);
+    const newest = await issueAt('emp109', 2);
+    await issueAt('emp110', 3);
+    const otherProfile = await issueAt('emp109', 4, 'nissay');
+    const revokedAt = new Date(NOW.getTime() + 5 * DAY_MS);
+    await ca.revoke({ serial: oldest.serial, reason: 'superseded', revokedAt });
+    await ca.destroyKey((await store.findBySerial(middle.serial))!.issuanceKey);
+
+    const listing = await queriesDuring(database.db, () => store.listByUser('kdanshinnet', 'emp109'));
+    expect(listing.queries).toHaveLength(1);
+    const listed = listing.result;
+    expect(listed.map((c) => c.serial)).toEqual([newest.serial, middle.serial, oldest.serial]);
+    expect(listed).toEqual(await Promise.all([newest, middle, oldest].map(async (c) => (await store.findBySerial(c.serial))!)));
+    expect(listed.map((c) => c.notBefore)).toEqual([newest.notBefore, middle.notBefore, oldest.notBefore]);
+    expect(listed.every((c) => c.profile === 'kdanshinnet' && c.userId === 'emp109' && c.notBefore instanceof Date)).toBe(true);
+    expect(listed.map((c) => c.sealedKey !== null)).toEqual([true, false, false]);
+    expect(listed.map((c) => c.revokedAt)).toEqual([null, null, revokedAt]);
+    expect(listed[2].revocationReason).toBe('superseded');
+
+    expect((await store.listByUser('nissay', 'emp109')).map((c) => c.serial)).toEqual([otherProfile.serial]);
+    expect(await store.listByUser('kdanshinnet', 'nobody')).toEqual([]);
+    const ofUser = await queriesDuring(database.db, () => ca.certificatesOf('kdanshinnet', 'emp109'));
+    expect(ofUser.queries).toHaveLength(1);
+    expect(ofUser.result).toEqual(listed.map(({ sealedKey, ...rest }) => ({ ...rest, keyAvailable: sealedKey !== null })));
   });
 
   test('when the sealed key is read back, then it opens into a PKCS#12; once destroyed (twice), the request gets a 410', async () => {

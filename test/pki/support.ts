@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createDb, migrateToLatest, type Db } from '../../infra/db';
-import { buildProfiles, createCertificateAuthority, type ProfileOverrides } from '../../engines/pki';
+import { buildProfiles, createCertificateAuthority, createPkiStore, type PkiStore, type ProfileOverrides } from '../../engines/pki';
 import type { Profile } from '../../workflows/definitions';
 
 const exec = promisify(execFile);
@@ -18,6 +18,8 @@ export const THREE_YEARS_LATER = new Date('2029-11-25T01:00:00Z');
 export interface PkiFixture {
   dir: string;
   db: Db;
+  /** The PKI store over `db`, shared by every authority the fixture builds. */
+  store: PkiStore;
   dataKey: Buffer;
   caDir: string;
   authority(overrides?: ProfileOverrides): ReturnType<typeof createCertificateAuthority>;
@@ -30,14 +32,16 @@ export async function createPkiFixture(name: string): Promise<PkiFixture> {
   await migrateToLatest(db);
   const dataKey = crypto.randomBytes(32);
   const caDir = path.join(dir, 'ca');
+  const store = createPkiStore(db);
   return {
     dir,
     db,
+    store,
     dataKey,
     caDir,
     authority: (overrides = {}) =>
       createCertificateAuthority({
-        db,
+        store,
         caDir,
         caPassphrase: CA_PASSPHRASE,
         dataKey,

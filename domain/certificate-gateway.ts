@@ -4,6 +4,7 @@ import { WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common
 import type { IssuanceRequest, RequestStore } from '../stores';
 import {
   ACTION_NAMES,
+  CERTIFICATE_WORKFLOW_TYPE,
   certificateSearchAttributes,
   certificateWorkflowId,
   downloadConfirmedSignal,
@@ -16,6 +17,7 @@ import {
   STATE_REFUSAL_CODES,
   type CertificateAction,
   type CertificateStatus,
+  type CertificateWorkflow,
   type CertificateWorkflowInput,
   type RequestKind,
   type RequestStatus,
@@ -94,7 +96,7 @@ export function createCertificateGateway({ client, taskQueue, requests }: { clie
     async start(input, queue = taskQueue) {
       const workflowId = certificateWorkflowId(input.profile, input.requestId);
       try {
-        await client.workflow.start('certificateWorkflow', {
+        await client.workflow.start<CertificateWorkflow>(CERTIFICATE_WORKFLOW_TYPE, {
           taskQueue: queue,
           workflowId,
           args: [input],

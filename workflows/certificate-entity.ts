@@ -12,12 +12,14 @@ import {
 } from '@temporalio/workflow';
 import {
   ACTION_NAMES,
+  CERTIFICATE_WORKFLOW_TYPE,
   STATE_RULES,
   certificateSearchAttributes,
   certificateWorkflowId,
   type CertificateAction,
   type CertificateActivities,
   type CertificateState,
+  type CertificateWorkflow,
   type CertificateStatus,
   type CertificateWorkflowInput,
   type KeyRetrievalResult,
@@ -29,7 +31,6 @@ import {
   type SuccessorResult,
 } from './definitions';
 import { addDays, addYears, endOfDayInTokyo, refusalReason, renewalOpensAt, renewalWindowDays } from './time-rules';
-import type { certificateWorkflow } from './certificate';
 
 const { issueCertificate, activateCertificate, destroyKey, revokeCertificate, recordRequest } = proxyActivities<CertificateActivities>({
   startToCloseTimeout: '1 minute',
@@ -240,7 +241,7 @@ export class Certificate {
   async startSuccessor(successorRequestId: string, kind: RequestKind): Promise<SuccessorResult> {
     const { profile, userId, policy } = this.input;
     const successorId = certificateWorkflowId(profile, successorRequestId);
-    await startChild<typeof certificateWorkflow>('certificateWorkflow', {
+    await startChild<CertificateWorkflow>(CERTIFICATE_WORKFLOW_TYPE, {
       workflowId: successorId,
       args: [{ requestId: successorRequestId, profile, userId, kind, policy, predecessorWorkflowId: this.workflowId }],
       // The successor outlives this request: a renewed certificate ends at its notAfter, a reissued one at once.

@@ -146,6 +146,10 @@ export interface CertificateWorkflowInput {
   notifyIdAdministrator?: boolean;
 }
 
+/** The workflow's type name and signature, for whoever starts one (the domain's gateway, a predecessor's successor). */
+export const CERTIFICATE_WORKFLOW_TYPE = 'certificateWorkflow';
+export type CertificateWorkflow = (input: CertificateWorkflowInput) => Promise<CertificateStatus>;
+
 export interface CertificateStatus {
   requestId: string;
   profile: Profile;

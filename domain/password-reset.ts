@@ -11,7 +11,7 @@ export async function resetEnrollmentPassword(
   const request = await requests.find(requestId);
   if (!request) throw Refusal.notFound(`no request ${requestId}`);
   // The projection may lag a transition by an activity; the running workflow knows.
-  const state = (await deps.certificates.liveStatus(request.workflowId))?.state ?? request.status;
+  const state = (await deps.certificates.currentState(request)) ?? request.status;
   if (state !== 'awaitingKeyRetrieval') {
     throw Refusal.conflict(`password reset is not possible: the request ${requestId} is ${state}, not awaiting key retrieval`);
   }

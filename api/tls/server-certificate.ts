@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { x509 } from '../../engines/pki/crypto-provider';
+import { addDays } from '../../workflows/time-rules';
 
 export interface TlsServerCertificate {
   keyPem: string;
@@ -18,7 +19,7 @@ export async function ensureTlsServerCertificate(dir: string, hostNames: string[
   const certFile = path.join(dir, 'server-cert.pem');
   if (fs.existsSync(keyFile) && fs.existsSync(certFile)) {
     const existing = { keyPem: fs.readFileSync(keyFile, 'utf8'), certificatePem: fs.readFileSync(certFile, 'utf8') };
-    if (new Date(new crypto.X509Certificate(existing.certificatePem).validTo).getTime() > Date.now() + 86_400_000) return existing;
+    if (new Date(new crypto.X509Certificate(existing.certificatePem).validTo).getTime() > addDays(Date.now(), 1)) return existing;
   }
   const created = await createSelfSignedServerCertificate(hostNames);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -34,7 +35,7 @@ export async function createSelfSignedServerCertificate(hostNames: string[]): Pr
     serialNumber: crypto.randomBytes(16).toString('hex').replace(/^[89a-f]/, '4'),
     name: `CN=${hostNames[0] ?? 'localhost'}, O=certflow TLS listener`,
     notBefore,
-    notAfter: new Date(notBefore.getTime() + VALIDITY_DAYS * 86_400_000),
+    notAfter: new Date(addDays(notBefore.getTime(), VALIDITY_DAYS)),
     keys,
     signingAlgorithm: ECDSA_P256,
     extensions: [

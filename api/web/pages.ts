@@ -1,14 +1,9 @@
 // The user's screens, as the manual shows them; each returns a complete HTML document.
+import type { SupportContact } from '../../engines/mail';
 import { PKCS12_PASSWORD_MIN_LENGTH } from '../../engines/pki';
 import { formatTokyo, html, type SafeHtml } from './html';
 import { errorBox, formToken, page, type MenuEntry } from './layout';
 
-export interface SupportContact {
-  phone: string;
-  email: string;
-  hours: string;
-  manualUrl: string;
-}
 
 export interface ServiceIdentity {
   profile: string;

@@ -8,11 +8,7 @@ import {
   DEFAULT_LOCKOUT,
   isProfile,
   Refusal,
-  type DomainDeps,
-  type LockoutPolicy,
 } from '../../domain';
-import type { Logger } from '../../infra/logger';
-import type { SupportContact } from '../../engines/mail';
 import type { Profile } from '../../workflows/definitions';
 import { HttpError } from '../errors';
 import { formField, typedRequestId } from './forms';

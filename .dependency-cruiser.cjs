@@ -52,7 +52,7 @@ module.exports = {
     {
       name: 'domain-not-entry-points',
       severity: 'error',
-      comment: 'domain/ is called by the entry points and by activities, never the other way round.',
+      comment: 'domain/ is called by the entry points only; it never reaches up to them, nor into activities (Temporal\'s side).',
       from: { path: '^domain/' },
       to: { path: '^(api|worker|scripts|bench|test|activities)/' },
     },
@@ -76,6 +76,13 @@ module.exports = {
       comment: 'Activities call engines and stores through their ports; use cases and entry points sit above them.',
       from: { path: '^activities/' },
       to: { path: '^(domain|api|worker)/' },
+    },
+    {
+      name: 'workflow-code-private',
+      severity: 'error',
+      comment: 'Workflow code is bundled by the worker from its path; everyone else speaks to it through the shared vocabulary only.',
+      from: { pathNot: ['^(workflows|test)/', '(^|/)node_modules/'] },
+      to: { path: '^workflows/', pathNot: VOCABULARY },
     },
     {
       name: 'api-not-worker',

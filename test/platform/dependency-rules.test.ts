@@ -78,7 +78,7 @@ const tree: Record<string, string> = {
     `import { vocabulary } from '../workflows/definitions';`, // allowed
     `export const y = [worker, domain, vocabulary];`,
   ].join('\n'),
-  // the composition root may import every layer
+  // the composition root may import every layer, but not workflow code (the worker bundles it by path)
   'worker/runtime.ts': [
     `import { x } from '../domain/x';`,
     `import { y } from '../api/y';`,
@@ -156,6 +156,7 @@ const expected: Record<string, string[]> = {
   'engines-stores-not-up': ['engines/pki/p.ts → domain/leaf.ts', 'stores/s.ts → activities/leaf.ts'],
   'infra-is-the-bottom': ['infra/i.ts → stores/leaf.ts', 'infra/i.ts → workflows/leaf.ts'],
   'activities-not-up': ['activities/act.ts → domain/leaf.ts'],
+  'workflow-code-private': ['infra/i.ts → workflows/leaf.ts', 'worker/runtime.ts → workflows/flow.ts'],
   'api-not-worker': ['api/y.ts → worker/leaf.ts'],
   'production-not-test-or-bench': ['scripts/tool.ts → test/leaf.ts', 'scripts/tool.ts → bench/leaf.ts'],
   'engines-independent': ['engines/pki/p.ts → engines/mail/leaf.ts', 'engines/mail/m.ts → engines/pki/leaf.ts'],

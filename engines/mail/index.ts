@@ -4,5 +4,5 @@ export { createMailRenderer, type MailRenderer, type RenderedMail, type RenderCo
 export { MailRenderError } from './values';
 export { createSealedSecrets, SealedSecretUnavailable, type SealedSecrets, type SealedSecretsDeps } from './sealed-secrets';
 export { createMailOutboxStore, type MailOutboxStore, type OutboxMail, type OutboxStatus } from './outbox-store';
-export { createSmtpTransport, isPermanentRefusal, type SmtpSettings } from './transport';
+export { createSmtpTransport, isPermanentRefusal, verifySmtp, type SmtpSettings } from './transport';
 export { createMailActivities, MAIL_FAILURE_TYPES, type MailActivities, type MailActivitiesDeps } from './send-mail';

@@ -41,6 +41,8 @@ export interface MailOutboxStore {
   release(key: string, error: string): Promise<void>;
   /** Mails refused for good (e.g. 550 unknown user), newest first, for the admin to follow up. */
   listFailedMails(options?: { limit?: number }): Promise<OutboxMail[]>;
+  /** Rows neither sent nor refused yet: the backlog an operator watches. */
+  countPending(): Promise<number>;
 }
 
 interface OutboxRow {
@@ -157,6 +159,12 @@ export function createMailOutboxStore(db: Db, clock: () => Date = () => new Date
     async listFailedMails({ limit = 100 } = {}) {
       const rows = await db<OutboxRow>(table).where({ status: 'failed' }).orderBy('updated_at', 'desc').limit(limit);
       return (rows as OutboxRow[]).map(fromRow);
+    },
+
+    async countPending() {
+      const row = await db(table).where({ status: 'pending' }).count({ n: '*' }).first();
+      // PostgreSQL's count is a bigint, which pg returns as a string.
+      return Number(row?.n ?? 0);
     },
   };
 }

@@ -8,6 +8,7 @@ import type { MailRenderer, RenderedMail } from './renderer';
 import { SealedSecretUnavailable, type SealedSecrets } from './sealed-secrets';
 import { createSmtpTransport, isPermanentRefusal, isTransporter, type SmtpSettings } from './transport';
 import { MailRenderError } from './values';
+import type { CertflowMetrics } from '../../infra/metrics';
 
 export interface MailActivitiesDeps {
   /** The outbox (createMailOutboxStore(db, clock?)): one row per key, its clock stamps the bookkeeping. */
@@ -21,6 +22,8 @@ export interface MailActivitiesDeps {
   support: SupportContact;
   /** How long one attempt holds a mail before another may assume it died; above the transport's own timeouts. */
   claimLeaseMs?: number;
+  /** Counts what this engine itself sent or saw refused; a retry that finds its mail settled counts nothing. */
+  metrics?: Pick<CertflowMetrics, 'mailsSent' | 'mailsFailed' | 'mailAttemptErrors'>;
 }
 
 /** Failure types the workflow's retry policy may name. */
@@ -35,7 +38,7 @@ export const MAIL_FAILURE_TYPES = {
 const emailAddress = /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/;
 
 export function createMailActivities(deps: MailActivitiesDeps) {
-  const { outbox, secrets, renderer, from, support, claimLeaseMs = 120_000 } = deps;
+  const { outbox, secrets, renderer, from, support, claimLeaseMs = 120_000, metrics } = deps;
   const transport = isTransporter(deps.transport) ? deps.transport : createSmtpTransport(deps.transport);
   const messageDomain = from.split('@').pop()!.replace(/[>\s]/g, '') || 'certflow.invalid';
 
@@ -98,6 +101,7 @@ export function createMailActivities(deps: MailActivitiesDeps) {
         const reason = `not a deliverable address: ${request.to}`;
         await outbox.enqueue(newMail);
         await outbox.markFailed(request.key, reason);
+        metrics?.mailsFailed.inc({ kind: request.kind });
         await forgetSecret(request);
         return { status: 'failed', key: request.key, reason };
       }
@@ -122,6 +126,7 @@ export function createMailActivities(deps: MailActivitiesDeps) {
           html: mail.html,
           messageId,
         });
+        metrics?.mailsSent.inc({ kind: request.kind });
         await outbox.markSent(request.key, String(info.response ?? ''));
         await forgetSecret(request);
         return { status: 'sent', key: request.key, messageId };
@@ -129,10 +134,12 @@ export function createMailActivities(deps: MailActivitiesDeps) {
         const reason = smtpReason(err);
         if (isPermanentRefusal(err)) {
           await outbox.markFailed(request.key, reason);
+          metrics?.mailsFailed.inc({ kind: request.kind });
           await forgetSecret(request);
           return { status: 'failed', key: request.key, reason };
         }
         await outbox.release(request.key, reason);
+        metrics?.mailAttemptErrors.inc({ kind: request.kind });
         throw ApplicationFailure.retryable(`SMTP unavailable for ${request.key}: ${reason}`, MAIL_FAILURE_TYPES.smtpUnavailable);
       }
     },

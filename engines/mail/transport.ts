@@ -10,21 +10,44 @@ export interface SmtpSettings {
   password?: string;
 }
 
+const relay = (settings: SmtpSettings) => ({
+  host: settings.host,
+  port: settings.port,
+  secure: settings.secure,
+  auth: settings.user ? { user: settings.user, pass: settings.password ?? '' } : undefined,
+});
+
 /** A pooled transport: connections are reused across mails; close it at shutdown. */
 export function createSmtpTransport(settings: SmtpSettings, pool: { maxConnections?: number } = {}): Transporter {
   return nodemailer.createTransport({
     pool: true,
     maxConnections: pool.maxConnections ?? 5,
     maxMessages: Infinity,
-    host: settings.host,
-    port: settings.port,
-    secure: settings.secure,
-    auth: settings.user ? { user: settings.user, pass: settings.password ?? '' } : undefined,
+    ...relay(settings),
     // Bounded waits keep one attempt well inside the outbox lease.
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 30_000,
   });
+}
+
+/**
+ * Whether the relay answers: connect, greeting, EHLO and login (nodemailer's verify) on a connection of its own.
+ * The pool's verify would also open its own connection, but under the pool's 10 s timeouts; this one gives up
+ * within `timeoutMs`, so a readiness probe leaves nothing behind.
+ */
+export async function verifySmtp(settings: SmtpSettings, timeoutMs: number): Promise<void> {
+  const transport = nodemailer.createTransport({
+    ...relay(settings),
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
+  try {
+    await transport.verify();
+  } finally {
+    transport.close();
+  }
 }
 
 export function isTransporter(t: Transporter | SmtpSettings): t is Transporter {

@@ -14,6 +14,7 @@ import type { IssuedCertificate, PkiStore } from './store';
 import { subjectString, validatePkcs12Password, validateSubject, type SubjectInput } from './subject';
 import { x509 } from './crypto-provider';
 import { addDays } from '../../workflows/time-rules';
+import type { CertflowMetrics } from '../../infra/metrics';
 
 const generateKeyPair = promisify(crypto.generateKeyPair) as (
   type: 'rsa' | 'ec',
@@ -29,6 +30,8 @@ export interface CertificateAuthorityDeps {
   /** config.dataKey: 32 bytes, seals issued private keys until download. */
   dataKey: Buffer;
   profiles: Record<Profile, CertificateProfile>;
+  /** Counts certificates this engine newly signs or revokes; finding one already done counts nothing. */
+  metrics?: Pick<CertflowMetrics, 'certificatesIssued' | 'certificatesRevoked'>;
 }
 
 export interface IssueRequest extends SubjectInput {
@@ -83,7 +86,7 @@ const KEY_GENERATION: Record<KeyAlgorithm, () => Promise<crypto.KeyPairKeyObject
 };
 
 export function createCertificateAuthority(deps: CertificateAuthorityDeps): CertificateAuthority {
-  const { store, caDir, caPassphrase, dataKey, profiles } = deps;
+  const { store, caDir, caPassphrase, dataKey, profiles, metrics } = deps;
   if (!caPassphrase) throw new CaUnavailableError('*', 'CERTFLOW_CA_PASSPHRASE is not set: the CA keys cannot be opened');
   if (!Buffer.isBuffer(dataKey) || dataKey.length !== 32) throw new Error('dataKey must be a 32-byte Buffer (AES-256)');
   const loaded = new Map<Profile, Promise<CaMaterial>>();
@@ -179,7 +182,10 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
         revokedAt: null,
         revocationReason: null,
       };
-      if (await store.insert(record)) return summary(record, false);
+      if (await store.insert(record)) {
+        metrics?.certificatesIssued.inc({ profile: request.profile });
+        return summary(record, false);
+      }
       // A concurrent call won the unique constraint: its certificate is the one; ours was never stored or shown.
       const winner = await store.findByIssuanceKey(issuanceKey);
       if (!winner) throw new Error(`serial ${serial} collided with an existing certificate; retry`);
@@ -214,8 +220,10 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       if (!(REVOCATION_REASONS as readonly string[]).includes(reason)) {
         throw new PkiError('issuanceInvalid', `unknown revocation reason ${JSON.stringify(reason)}`, 400);
       }
-      const revoked = await store.markRevoked(serial, reason, revokedAt);
-      if (!revoked) throw new PkiError('serialUnknown', `no certificate with serial ${serial}`, 404);
+      const marked = await store.markRevoked(serial, reason, revokedAt);
+      if (!marked) throw new PkiError('serialUnknown', `no certificate with serial ${serial}`, 404);
+      const revoked = marked.certificate;
+      if (marked.revokedNow) metrics?.certificatesRevoked.inc({ profile: revoked.profile, reason: revoked.revocationReason! });
       const current = await store.currentCrl(revoked.profile);
       // A retry after the CRL was already re-signed changes nothing; one after a failed re-signing completes it.
       const listed = current ? new x509.X509Crl(current.der).findRevoked(revoked.serial) !== null : false;

@@ -44,8 +44,8 @@ export interface PkiStore {
   /** Returns false when the issuance key (or serial) is already taken: the caller lost a race and reads the winner. */
   insert(certificate: IssuedCertificate): Promise<boolean>;
   destroyKey(issuanceKey: string): Promise<void>;
-  /** Marks it revoked unless it already is; returns the row as stored afterwards. */
-  markRevoked(serial: string, reason: RevocationReason, revokedAt: Date): Promise<IssuedCertificate | undefined>;
+  /** Marks it revoked unless it already is; returns the row as stored afterwards and whether this call revoked it. */
+  markRevoked(serial: string, reason: RevocationReason, revokedAt: Date): Promise<{ certificate: IssuedCertificate; revokedNow: boolean } | undefined>;
   currentCrl(profile: Profile): Promise<StoredCrl | undefined>;
   /** Runs `next` with the current CRL locked and stores what it returns, so CRL numbers never repeat. */
   replaceCrl(
@@ -169,11 +169,12 @@ export function createPkiStore(db: Knex): PkiStore {
     },
 
     async markRevoked(serial, reason, revokedAt) {
-      await db(certificates)
+      const changed = await db(certificates)
         .where({ serial: serial.toLowerCase() })
         .whereNull('revoked_at')
         .update({ revoked_at: revokedAt, revocation_reason: reason, encrypted_private_key: null, private_key_nonce: null });
-      return this.findBySerial(serial);
+      const certificate = await this.findBySerial(serial);
+      return certificate && { certificate, revokedNow: changed === 1 };
     },
 
     async currentCrl(profile) {

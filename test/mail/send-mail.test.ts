@@ -15,6 +15,8 @@ import {
   type SealedSecrets,
   type ServiceIdentity,
 } from '../../engines/mail';
+import { createMetrics } from '../../infra/metrics';
+import { counterValue } from '../support/metrics';
 import { createTestDb, dataKey, kdanshinnet, nissay, startTestMailbox, support, type ReceivedMail, type TestMailbox } from './support';
 
 const from = 'danshinnet-sc@nissay-it.co.jp';
@@ -258,6 +260,30 @@ describe('sendMail over SMTP', () => {
     expect(await activities.sendMail(guide!)).toMatchObject({ status: 'sent' });
     expect(mailbox.received).toHaveLength(1);
     expect(await createMailOutboxStore(testDb.db).get(guide!.key)).toMatchObject({ status: 'sent', attempts: 4 });
+  });
+
+  it('when mails are sent, retried after they settled, delayed by an outage and refused, then the metrics count each outcome once', async () => {
+    const metrics = createMetrics({ pendingMails: async () => 0, crls: async () => [] }, { defaultMetrics: false });
+    const counted = createMailActivities({ outbox: createMailOutboxStore(testDb.db), secrets, transport, renderer, from, support, metrics });
+    const [notice, , guide, renewal, expired] = mailsFor(alice, 'unused');
+    expect(await counted.sendMail(notice!)).toMatchObject({ status: 'sent' });
+    expect(await counted.sendMail(notice!)).toMatchObject({ status: 'sent' });
+    await mailbox.down();
+    await expect(counted.sendMail(guide!)).rejects.toMatchObject({ type: 'SmtpUnavailable' });
+    await expect(counted.sendMail(guide!)).rejects.toMatchObject({ type: 'SmtpUnavailable' });
+    await mailbox.up();
+    expect(await counted.sendMail(guide!)).toMatchObject({ status: 'sent' });
+    mailbox.refused.add(alice.email);
+    expect(await counted.sendMail(renewal!)).toMatchObject({ status: 'failed' });
+    expect(await counted.sendMail(renewal!)).toMatchObject({ status: 'failed' });
+    expect(await counted.sendMail({ ...expired!, to: 'not-an-address' })).toMatchObject({ status: 'failed' });
+
+    expect(await counterValue(metrics.mailsSent, { kind: 'userIdNotice' })).toBe(1);
+    expect(await counterValue(metrics.mailsSent, { kind: 'acquisitionGuide' })).toBe(1);
+    expect(await counterValue(metrics.mailAttemptErrors, { kind: 'acquisitionGuide' })).toBe(2);
+    expect(await counterValue(metrics.mailsFailed, { kind: 'renewalNotice' })).toBe(1);
+    expect(await counterValue(metrics.mailsFailed, { kind: 'requestExpired' })).toBe(1);
+    expect(mailbox.received).toHaveLength(2);
   });
 
   it('when the listener answers 451 for a while, then sendMail is retried and the mail is delivered exactly once', async () => {

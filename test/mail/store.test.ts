@@ -84,6 +84,19 @@ forEachDatabase('mail storage', (testDb) => {
     expect(await store.listFailedMails({ limit: 1 })).toHaveLength(1);
   });
 
+  it('when mails are waiting, held, sent or refused, then countPending counts the waiting and the held only', async () => {
+    const store = createMailOutboxStore(testDb.db, () => new Date('2026-11-25T00:00:00Z'));
+    expect(await store.countPending()).toBe(0);
+    const mail = (key: string) => ({ key, kind: 'renewalNotice' as const, recipient: `${key}@b.jp`, subject: 's', messageId: `<${key}@x>` });
+    for (const key of ['p1', 'p2', 's1', 'f1']) await store.enqueue(mail(key));
+    expect(await store.enqueueClaimed(mail('held'), 60_000)).toBe(true);
+    await store.markSent('s1', '250 OK');
+    await store.markFailed('f1', '550 no such user');
+    await store.release('p2', '421 busy');
+    // A number, not PostgreSQL's bigint-as-string.
+    expect(await store.countPending()).toBe(3);
+  });
+
   it('when all migrations are rolled back and re-applied, then the mail tables go and come back', async () => {
     await rollbackAll(testDb.db);
     expect(await testDb.db.schema.hasTable('mail_outbox')).toBe(false);

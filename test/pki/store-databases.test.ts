@@ -9,6 +9,8 @@ import { buildProfiles, createCertificateAuthority, PkiError, type CertificateAu
 import { createPkiStore } from '../../engines/pki/store';
 import { x509 } from '../../engines/pki/crypto-provider';
 import type { Db } from '../../infra/db';
+import { createMetrics } from '../../infra/metrics';
+import { counterValue } from '../support/metrics';
 import { expectUniqueViolation, forEachDatabase } from '../support/databases';
 import { CA_PASSPHRASE, NOW, subjectOf, THREE_YEARS_LATER } from './support';
 
@@ -158,6 +160,33 @@ forEachDatabase('the PKI engine', (database) => {
     expect(latest.crlNumber).toBeGreaterThan(afterFirst.crlNumber);
     expect(crlNumberOf(latest.der)).toBe(latest.crlNumber);
     for (const serial of [issued.serial, ...others.map((o) => o.serial)]) expect(new X509Crl(latest.der).findRevoked(serial)).not.toBeNull();
+  });
+
+  test('when certificates are signed, re-read, raced and revoked twice, then the metrics count each new signing and each new revocation once', async () => {
+    const metrics = createMetrics({ pendingMails: async () => 0, crls: async () => [] }, { defaultMetrics: false });
+    const counted = createCertificateAuthority({
+      store: createPkiStore(database.db),
+      caDir,
+      caPassphrase: CA_PASSPHRASE,
+      dataKey: crypto.randomBytes(32),
+      profiles: buildProfiles({ publicUrl: 'https://certflow.example.jp' }),
+      metrics,
+    });
+    const issue = (userId: string, requestId: string) => counted.issue({ requestId, ...subjectOf(userId), notBefore: NOW, notAfter: THREE_YEARS_LATER });
+    const raced = nextRequestId();
+    await Promise.all(Array.from({ length: 3 }, () => issue('emp111', raced)));
+    const singleId = nextRequestId();
+    const single = await issue('emp112', singleId);
+    expect((await issue('emp112', singleId)).alreadyIssued).toBe(true);
+    expect(await counterValue(metrics.certificatesIssued, { profile: 'kdanshinnet' })).toBe(2);
+    expect(await counterValue(metrics.certificatesIssued, { profile: 'nissay' })).toBe(0);
+
+    const revokedAt = new Date(NOW.getTime() + 60_000);
+    await counted.revoke({ serial: single.serial, reason: 'keyCompromise', revokedAt });
+    await counted.revoke({ serial: single.serial, reason: 'keyCompromise', revokedAt });
+    await counted.revoke({ serial: single.serial, reason: 'superseded', revokedAt });
+    expect(await counterValue(metrics.certificatesRevoked, { profile: 'kdanshinnet', reason: 'keyCompromise' })).toBe(1);
+    expect(await counterValue(metrics.certificatesRevoked, { profile: 'kdanshinnet', reason: 'superseded' })).toBe(0);
   });
 
   test('when the CRL is asked for past half its validity, then it is re-signed with the next number and its dates read back as Dates', async () => {

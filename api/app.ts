@@ -1,12 +1,19 @@
-// The Express application: health, the support/admin API and the user's pages, behind one error handler.
+// The Express application: the ops routes (liveness, readiness, metrics), the support/admin API and the user's pages,
+// behind one error handler, every request timed.
 import express, { type Express, type Router } from 'express';
 import { errorHandler, notFoundHandler, type HttpError } from './errors';
-import { healthRouter, type HealthDeps } from './health';
+import { measureRequests } from './http-metrics';
+import { createOpsRouter, type OpsDeps } from './ops';
+import type { HttpRequestDuration } from '../infra/metrics';
 import type { Logger } from '../infra/logger';
 
-export interface AppDeps extends HealthDeps {
+export interface AppDeps {
   logger: Logger;
-  /** Routers mounted after /healthz, in order (support API, web pages…). */
+  /** /healthz, /readyz and /metrics. */
+  ops: OpsDeps;
+  /** Times every request by route pattern; without it nothing is timed. */
+  requestDuration?: HttpRequestDuration;
+  /** Routers mounted after the ops routes, in order (support API, web pages…). */
   routers?: Router[];
   /** Renders an error as an HTML page for browsers; JSON otherwise. */
   renderErrorPage?: (err: HttpError) => string | undefined;
@@ -16,7 +23,8 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(healthRouter(deps));
+  if (deps.requestDuration) app.use(measureRequests(deps.requestDuration, 'http'));
+  app.use(createOpsRouter(deps.ops));
   for (const router of deps.routers ?? []) app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger, deps.renderErrorPage));

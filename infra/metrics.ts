@@ -82,22 +82,24 @@ export function createMetrics(sources: ScrapeSources, options: MetricsOptions = 
   for (const profile of PROFILES) metrics.certificatesIssued.labels({ profile }).inc(0);
 
   // A read that fails or hangs drops its gauge from this scrape rather than failing the whole of /metrics.
-  const readOrReset = async <T>(gauge: Gauge<string>, read: () => Promise<T>, set: (value: T) => void) => {
+  const readOrReset = async <T>(gauge: Gauge<string>, read: () => Promise<T>, set: (value: T) => void, unknown?: () => void) => {
     try {
       const value = await withTimeout(read(), timeoutMs);
       gauge.reset();
       set(value);
     } catch {
       gauge.reset();
+      unknown?.();
     }
   };
 
   new Gauge({
     name: 'certflow_mail_outbox_pending',
-    help: 'Mails in the outbox neither sent nor refused yet',
+    help: 'Mails in the outbox neither sent nor refused yet (NaN when the database cannot say)',
     registers,
     async collect() {
-      await readOrReset(this, sources.pendingMails, (n) => this.set(n));
+      // A gauge without labels always shows a value: NaN says "unknown" where 0 would say "all sent".
+      await readOrReset(this, sources.pendingMails, (n) => this.set(n), () => this.set(NaN));
     },
   });
 

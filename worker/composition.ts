@@ -6,6 +6,7 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Transporter } from 'nodemailer';
 import { createApp } from '../api/app';
+import { temporalCheck, type ReadinessCheck, type ReadinessChecks, type TemporalPing } from '../api/ops';
 import { createSupportRouter } from '../api/support/router';
 import { createTlsServer } from '../api/tls/server';
 import type { TlsServerCertificate } from '../api/tls/server-certificate';
@@ -15,12 +16,22 @@ import { createWebRouter } from '../api/web/router';
 import { createCertificateActivities } from '../activities/certificate-activities';
 import { createLifecycleMailer } from '../activities/lifecycle-mailer';
 import { createCertificateGateway, type Clock, type DomainDeps } from '../domain';
-import { createMailActivities, createMailOutboxStore, createMailRenderer, createSealedSecrets, createSmtpTransport, type MailOutboxStore, type SealedSecrets } from '../engines/mail';
+import {
+  createMailActivities,
+  createMailOutboxStore,
+  createMailRenderer,
+  createSealedSecrets,
+  createSmtpTransport,
+  verifySmtp,
+  type MailOutboxStore,
+  type SealedSecrets,
+} from '../engines/mail';
 import { buildProfiles, createCertificateAuthority, createPkiStore, type CertificateAuthority, type CertificateProfile } from '../engines/pki';
-import { createDb, migrateToLatest, type Db } from '../infra/db';
+import { createDb, migrateToLatest, ping, type Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
+import { createMetrics, type CertflowMetrics } from '../infra/metrics';
 import { createStores, type Stores } from '../stores';
-import type { CertificateActivities, Profile } from '../workflows/definitions';
+import { PROFILES, type CertificateActivities, type Profile } from '../workflows/definitions';
 import type { Config } from './config';
 
 export interface Runtime {
@@ -32,6 +43,8 @@ export interface Runtime {
   sealedSecrets: SealedSecrets;
   mailOutbox: MailOutboxStore;
   activities: CertificateActivities;
+  /** This process's Prometheus registry and certflow's metrics in it (served at /metrics). */
+  metrics: CertflowMetrics;
   close(): Promise<void>;
 }
 
@@ -46,12 +59,17 @@ export async function createRuntime(config: Config, options: { transport?: Trans
     const pkiStore = createPkiStore(db);
     const sealedSecrets = createSealedSecrets({ db, dataKey: config.dataKey });
     const mailOutbox = createMailOutboxStore(db);
+    const metrics = createMetrics({
+      pendingMails: () => mailOutbox.countPending(),
+      crls: async () => (await Promise.all(PROFILES.map((p) => pkiStore.currentCrl(p)))).filter((crl) => crl !== undefined),
+    });
     const ca = createCertificateAuthority({
       store: pkiStore,
       caDir: config.ca.dir,
       caPassphrase: config.ca.passphrase,
       dataKey: config.dataKey,
       profiles,
+      metrics,
     });
     await ca.ensureCas(options.now ?? new Date());
     const transport = options.transport ?? createSmtpTransport(config.smtp);
@@ -62,6 +80,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       renderer: await createMailRenderer(),
       from: config.smtp.from,
       support: config.support,
+      metrics,
     });
     const mailer = createLifecycleMailer({ sendMail: mail.sendMail, profiles, publicUrl: config.publicUrl, tlsPublicUrl: config.tlsPublicUrl });
     return {
@@ -73,6 +92,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       sealedSecrets,
       mailOutbox,
       activities: createCertificateActivities({ requests: stores.requests, users: stores.users, ca, mailer }),
+      metrics,
       async close() {
         if (!options.transport) transport.close();
         await db.destroy();
@@ -97,9 +117,22 @@ export function createDomain(runtime: Runtime, client: Client, clock: Clock = ()
   };
 }
 
+/**
+ * What /readyz checks: Temporal (getSystemInfo), the database (select 1) and the SMTP relay (connect, greeting, login),
+ * each within the probe's bound. `temporal` is the client's Connection or the worker's NativeConnection. A process
+ * picks the ones it depends on, e.g. a web-only process may leave out smtp (only the worker sends mail).
+ */
+export function readinessChecks(runtime: Runtime, temporal: TemporalPing): Record<'temporal' | 'database' | 'smtp', ReadinessCheck> {
+  return {
+    temporal: temporalCheck(temporal),
+    database: () => ping(runtime.db),
+    smtp: (timeoutMs) => verifySmtp(runtime.config.smtp, timeoutMs),
+  };
+}
+
 export interface HttpSideOptions {
   client: Client;
-  /** For /healthz. */
+  /** For /readyz's Temporal check. */
   connection: Connection;
   logger: Logger;
   /** Business time; the wall clock unless a test runs on Temporal's skipped time. */
@@ -107,28 +140,34 @@ export interface HttpSideOptions {
   /** The TLS listener's certificate; without it no TLS listener is built. */
   serverCertificate?: TlsServerCertificate;
   web?: Pick<WebDeps, 'idleTimeoutMs' | 'lockout' | 'loginAttemptsPerMinute'>;
+  /** What /readyz checks; default all of readinessChecks(runtime, connection). */
+  readiness?: ReadinessChecks;
+  /** Bound on each readiness check (default 2000 ms). */
+  readinessTimeoutMs?: number;
 }
 
 export interface HttpSide {
   domain: DomainDeps;
-  /** Health, the support API, the user's pages, CRLs: not yet listening. */
+  /** Liveness, readiness, metrics, the support API, the user's pages, CRLs: not yet listening. */
   app: Express;
   /** Renewal and the portal gate under TLS client authentication: not yet listening. */
   tlsServer?: https.Server;
 }
 
-/** The HTTP side of certflow: the plain app and the TLS listener, on one domain. */
+/** The HTTP side of certflow: the plain app and the TLS listener, on one domain, both timed into runtime.metrics. */
 export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Promise<HttpSide> {
   const domain = createDomain(runtime, o.client, o.clock);
-  const { config } = runtime;
+  const { config, metrics } = runtime;
   const webDeps: WebDeps = { ...domain, ...o.web, support: config.support, sessionSecret: config.sessionSecret, logger: o.logger };
   const app = createApp({
-    db: runtime.db,
-    temporal: o.connection,
     logger: o.logger,
+    ops: { checks: o.readiness ?? readinessChecks(runtime, o.connection), registry: metrics.registry, timeoutMs: o.readinessTimeoutMs },
+    requestDuration: metrics.httpRequestDuration,
     routers: [createSupportRouter({ ...domain, apiTokens: config.apiTokens }), createWebRouter(webDeps)],
     renderErrorPage,
   });
-  const tlsServer = o.serverCertificate ? await createTlsServer({ ...webDeps, serverCertificate: o.serverCertificate }) : undefined;
+  const tlsServer = o.serverCertificate
+    ? await createTlsServer({ ...webDeps, serverCertificate: o.serverCertificate, requestDuration: metrics.httpRequestDuration })
+    : undefined;
   return { domain, app, tlsServer };
 }

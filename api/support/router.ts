@@ -1,6 +1,7 @@
 // The support/admin API: thin JSON routes over the use cases, bearer-token roles, and an audit row for every change.
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { HttpError } from '../errors';
+import { routePattern } from '../http-metrics';
 import {
   getRequest,
   getUser,
@@ -155,6 +156,6 @@ export function createSupportRouter(deps: SupportRouterDeps): Router {
   api.get('/mails/failed', query('admin', (req) => listFailedMails(deps, parse(failedMailListSchema, req.query, 'query').limit)));
 
   const router = Router();
-  router.use('/api/v1', authenticate(deps.apiTokens), express.json({ limit: '16kb' }), api);
+  router.use('/api/v1', routePattern('/api/v1'), authenticate(deps.apiTokens), express.json({ limit: '16kb' }), api);
   return router;
 }

@@ -13,6 +13,8 @@ import {
 } from '../../domain';
 import { PROFILES, rulesOf } from '../../workflows/definitions';
 import { notFoundHandler } from '../errors';
+import { measureRequests } from '../http-metrics';
+import type { HttpRequestDuration } from '../../infra/metrics';
 import { mountKeyRoutes } from '../web/key-routes';
 import { contactPage, keyRetrievalPage, noticesPage, renewalMenu, renewalPaths } from '../web/pages';
 import { pageErrorHandler } from '../web/pages-errors';
@@ -25,6 +27,8 @@ import type { TlsServerCertificate } from './server-certificate';
 export interface TlsDeps extends WebDeps {
   /** The listener's own certificate (ensureTlsServerCertificate). */
   serverCertificate: TlsServerCertificate;
+  /** Times every request by route pattern (listener="tls"); without it nothing is timed. */
+  requestDuration?: HttpRequestDuration;
 }
 
 export const RENEWAL_COOKIE = 'certflow.renew';
@@ -132,6 +136,7 @@ export async function createTlsServer(deps: TlsDeps): Promise<https.Server> {
   const check = createClientCertificateCheck(deps);
   const app = express();
   app.disable('x-powered-by');
+  if (deps.requestDuration) app.use(measureRequests(deps.requestDuration, 'tls'));
   app.use(portalGateRouter(check));
   app.use(createRenewalRouter(deps, check));
   app.use(notFoundHandler);

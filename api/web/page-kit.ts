@@ -6,6 +6,7 @@ import type { SupportContact } from '../../engines/mail';
 import type { Logger } from '../../infra/logger';
 import type { Profile } from '../../workflows/definitions';
 import { HttpError } from '../errors';
+import { routePattern } from '../http-metrics';
 import { MESSAGES } from './messages';
 import { idleTimeout, sessions } from './session';
 
@@ -40,6 +41,7 @@ export function mountPages(router: Router, base: string, deps: WebDeps, session:
   const pages = Router({ mergeParams: true });
   router.use(
     `${base}/:profile`,
+    routePattern(`${base}/:profile`),
     (req, _res, next) => (profileParam(req), next()),
     sessions({ secret: deps.sessionSecret, ...session, idleTimeoutMs }),
     idleTimeout(idleTimeoutMs),

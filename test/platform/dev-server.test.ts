@@ -1,5 +1,5 @@
 // On the real Temporal dev server: a certificate workflow started, signalled, queried and found by search attribute,
-// with the real PKI and mail outbox; then /healthz tells the truth when the server goes away.
+// with the real PKI and mail outbox; then /readyz tells the truth when the server goes away, and /healthz stays up.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -7,7 +7,7 @@ import type { Worker } from '@temporalio/worker';
 import { SMTPServer } from 'smtp-server';
 import { createApp } from '../../api/app';
 import { createLogger } from '../../infra/logger';
-import { createRuntime, type Runtime } from '../../worker/composition';
+import { createRuntime, readinessChecks, type Runtime } from '../../worker/composition';
 import { createCertflowWorker } from '../../worker/worker';
 import { downloadConfirmedSignal, retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
 import { testConfig } from '../support/config';
@@ -46,7 +46,10 @@ describe('certflow on the Temporal dev server', () => {
     runtime = await createRuntime(testConfig({ CERTFLOW_SMTP_PORT: String(smtpPort) }));
     worker = await createCertflowWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, activities: runtime.activities });
     running = worker.run();
-    const app = createApp({ db: runtime.db, temporal: env.connection, logger: createLogger('silent'), timeoutMs: 1500 });
+    const app = createApp({
+      logger: createLogger('silent'),
+      ops: { checks: readinessChecks(runtime, env.connection), registry: runtime.metrics.registry, timeoutMs: 1500 },
+    });
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -86,20 +89,27 @@ describe('certflow on the Temporal dev server', () => {
     expect(received).toEqual(expect.arrayContaining(['admin-of-devsrv001@example.co.jp', 'devsrv001@example.co.jp']));
   });
 
-  it('when Temporal and the database answer, then /healthz is 200; when the Temporal server stops, then it is 503 naming Temporal', async () => {
-    const up = await fetch(`${baseUrl}/healthz`);
+  it('when Temporal, the database and SMTP answer, then /readyz is 200; when the Temporal server stops, then it is 503 naming Temporal while /healthz stays 200', async () => {
+    const up = await fetch(`${baseUrl}/readyz`);
     expect(up.status).toBe(200);
-    expect(await up.json()).toMatchObject({ status: 'up', checks: { temporal: { status: 'up' }, database: { status: 'up' } } });
+    expect(await up.json()).toEqual({ status: 'up', checks: { temporal: { status: 'up' }, database: { status: 'up' }, smtp: { status: 'up' } } });
 
     worker.shutdown();
     await running;
     await env.teardown();
     serverStopped = true;
-    const down = await fetch(`${baseUrl}/healthz`);
+    const asked = Date.now();
+    const down = await fetch(`${baseUrl}/readyz`);
     expect(down.status).toBe(503);
-    const body = (await down.json()) as { status: string; checks: { temporal: { status: string }; database: { status: string } } };
+    // Bounded: the check gives up within its 1.5 s timeout rather than waiting on the connection's own retries.
+    expect(Date.now() - asked).toBeLessThan(5000);
+    const body = (await down.json()) as { status: string; checks: Record<string, { status: string; reason?: string }> };
     expect(body.status).toBe('down: temporal');
-    expect(body.checks.temporal.status).toBe('down');
+    expect(body.checks.temporal).toEqual({ status: 'down', reason: expect.any(String) });
     expect(body.checks.database.status).toBe('up');
+    expect(body.checks.smtp.status).toBe('up');
+    const live = await fetch(`${baseUrl}/healthz`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'up' });
   });
 });

@@ -1,0 +1,56 @@
+// The Temporal SDK's runtime as certflow installs it: its own worker metrics on their own port, its logs in certflow's
+// logger. Runtime.install works once per runtime singleton, so this file installs it once, before anything Temporal.
+// The singleton lives in this file's module registry: test files that follow in the same jest worker build their own
+// default runtime and are not affected (checked with jest -i, this file first).
+import { Writable } from 'node:stream';
+import { createLogger } from '../../infra/logger';
+import { freePort } from '../../infra/ports';
+import { installTemporalRuntime } from '../../worker/temporal-runtime';
+import { statusQuery } from '../../workflows/definitions';
+import { startLifecycleFixture, type LifecycleFixture } from '../support/lifecycle-worker';
+import { valueOf } from '../support/metrics';
+
+describe("the Temporal SDK's runtime", () => {
+  const taskQueue = 'temporal-runtime-metrics';
+  const lines: string[] = [];
+  const logger = createLogger('info', new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
+  let metricsAddress: string;
+  let fixture: LifecycleFixture;
+
+  beforeAll(async () => {
+    metricsAddress = `127.0.0.1:${await freePort()}`;
+    installTemporalRuntime({ metricsAddress, logger });
+    fixture = await startLifecycleFixture(taskQueue);
+  });
+  afterAll(async () => {
+    await fixture?.stop();
+  });
+
+  it('when it is installed a second time in the same process, then the SDK refuses', () => {
+    expect(() => installTemporalRuntime({ logger })).toThrow(/already been installed/);
+  });
+
+  it("when a worker runs a certificate workflow, then the SDK's endpoint shows the worker's start and its successful polls, and its logs are in certflow's logger", async () => {
+    const { handle } = await fixture.start();
+    await waitUntil(async () => (await handle.query(statusQuery)).state === 'awaitingKeyRetrieval');
+    const text = await waitUntil(async () => {
+      const res = await fetch(`http://${metricsAddress}/metrics`);
+      const body = await res.text();
+      return (valueOf(body, 'temporal_workflow_task_queue_poll_succeed', { task_queue: taskQueue }) ?? 0) >= 1 && body;
+    });
+    expect(valueOf(text, 'temporal_worker_start', { task_queue: taskQueue, namespace: 'default' })).toBe(1);
+    expect(valueOf(text, 'temporal_activity_execution_latency_count', { task_queue: taskQueue })).toBeGreaterThanOrEqual(1);
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; taskQueue?: string; service: string });
+    expect(logged).toContainEqual(expect.objectContaining({ msg: 'Worker state changed', taskQueue, service: 'certflow' }));
+  });
+});
+
+async function waitUntil<T>(probe: () => Promise<T | false>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => false as const);
+    if (value) return value;
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

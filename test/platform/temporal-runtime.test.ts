@@ -3,7 +3,11 @@
 // The singleton lives in this file's module registry: test files that follow in the same jest worker build their own
 // default runtime and are not affected (checked with jest -i, this file first).
 import { Writable } from 'node:stream';
+import { startOpsServer, temporalCheck } from '../../api/ops';
+import { createMailOutboxStore } from '../../engines/mail';
+import { ping } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
+import { createMetrics } from '../../infra/metrics';
 import { freePort } from '../../infra/ports';
 import { installTemporalRuntime } from '../../worker/temporal-runtime';
 import { statusQuery } from '../../workflows/definitions';
@@ -42,6 +46,25 @@ describe("the Temporal SDK's runtime", () => {
     expect(valueOf(text, 'temporal_activity_execution_latency_count', { task_queue: taskQueue })).toBeGreaterThanOrEqual(1);
     const logged = lines.map((l) => JSON.parse(l) as { msg: string; taskQueue?: string; service: string });
     expect(logged).toContainEqual(expect.objectContaining({ msg: 'Worker state changed', taskQueue, service: 'certflow' }));
+  });
+
+  it("when a worker-only process serves its ops routes, then /readyz checks Temporal over the worker's NativeConnection and /metrics reads its outbox", async () => {
+    const metrics = createMetrics({ pendingMails: () => createMailOutboxStore(fixture.db).countPending(), crls: async () => [] });
+    const ops = await startOpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger,
+      registry: metrics.registry,
+      checks: { temporal: temporalCheck(fixture.env.nativeConnection), database: () => ping(fixture.db) },
+    });
+    try {
+      const ready = await fetch(`${ops.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'up', checks: { temporal: { status: 'up' }, database: { status: 'up' } } });
+      expect(valueOf(await (await fetch(`${ops.url}/metrics`)).text(), 'certflow_mail_outbox_pending')).toBe(0);
+    } finally {
+      await ops.close();
+    }
   });
 });
 

@@ -48,7 +48,7 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** Everything below the entry points: database (migrated), stores, CA (created if missing), mail and the activities. */
+/** Everything below the entry points: database (migrated), stores, CA (created if missing), mail, the activities and this process's metrics. */
 export async function createRuntime(config: Config, options: { transport?: Transporter; now?: Date } = {}): Promise<Runtime> {
   const db = createDb(config.db);
   try {

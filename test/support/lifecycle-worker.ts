@@ -1,7 +1,7 @@
 // A time-skipping server with a worker running the real certificate activities over a fresh database (SQLite or
 // PostgreSQL) and the counting CA / recording mailer doubles: the fixture of the workflow path tests.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createCertificateActivities } from '../../activities/certificate-activities';
 import { createRequestStore } from '../../stores/requests';
 import { createUserStore } from '../../stores/users';
@@ -24,6 +24,9 @@ export interface LifecycleFixture {
   stop(): Promise<void>;
 }
 
+// Bundled once per test file, which starts a fixture per database: webpack takes seconds of CPU each time.
+let workflowBundle: Promise<WorkflowBundle> | undefined;
+
 export async function startLifecycleFixture(taskQueue: string, { database }: { database: DatabaseKind }): Promise<LifecycleFixture> {
   const env = await createTimeSkippingEnv();
   const testDb = await createTestDatabase(database);
@@ -32,7 +35,7 @@ export async function startLifecycleFixture(taskQueue: string, { database }: { d
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
+    workflowBundle: await (workflowBundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') })),
     activities: createCertificateActivities({ requests: createRequestStore(testDb.db), users: createUserStore(testDb.db), ca, mailer }),
   });
   const running = worker.run();

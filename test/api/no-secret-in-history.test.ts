@@ -7,6 +7,8 @@ import { temporal } from '@temporalio/proto';
 import { issuanceKey } from '../../activities/certificate-activities';
 import { createRequestStore } from '../../stores/requests';
 import { downloadConfirmedSignal, retrieveKeyUpdate } from '../../workflows/definitions';
+import { DATABASE_KINDS } from '../support/databases';
+import { dumpPostgresDatabase } from '../support/postgres';
 import { eventually, passwordFromMail, registration, startApiStack, type ApiStack } from './stack';
 
 /** The private key inside a PKCS#12, as PEM, read by the openssl CLI (a consumer independent of certflow). */
@@ -27,7 +29,8 @@ function forms(secret: string | Buffer): Buffer[] {
   return found;
 }
 
-describe('secrets in Temporal history, the database and the logs', () => {
+// Once per database, each on its own stack and Temporal server, so the history check sees only that run's workflows.
+describe.each(DATABASE_KINDS)('secrets in Temporal history, the database and the logs on %s', (database) => {
   let stack: ApiStack;
   const consoleOutput: string[] = [];
 
@@ -39,7 +42,7 @@ describe('secrets in Temporal history, the database and the logs', () => {
         original(...args);
       });
     }
-    stack = await startApiStack('history');
+    stack = await startApiStack('history', { database });
   }, 180_000);
   afterAll(async () => {
     await stack?.close();
@@ -105,14 +108,23 @@ describe('secrets in Temporal history, the database and the logs', () => {
     // The check can fail: the history does carry the request ID and the sealed reference.
     expect(histories.some(([, bytes]) => bytes.includes(registered.body.requestId))).toBe(true);
 
+    // SQLite: the database file and its WAL as bytes; PostgreSQL: a pg_dump of the stack's database (bytea as hex).
     const dbFile = path.join(stack.dataDir, 'certflow.sqlite');
+    const databaseBytes: Array<[string, Buffer]> =
+      database === 'sqlite'
+        ? [dbFile, `${dbFile}-wal`].filter((f) => fs.existsSync(f)).map((f) => [path.basename(f), fs.readFileSync(f)] as [string, Buffer])
+        : [['pg_dump of the certflow database', dumpPostgresDatabase(stack.runtime.config.db.connection)]];
     const stored: Array<[string, Buffer]> = [
       ...histories.map(([id, bytes]) => [`history of ${id}`, bytes] as [string, Buffer]),
-      ...[dbFile, `${dbFile}-wal`].filter((f) => fs.existsSync(f)).map((f) => [path.basename(f), fs.readFileSync(f)] as [string, Buffer]),
+      ...databaseBytes,
       ['HTTP log', Buffer.from(stack.logs.join(''))],
       ['console output', Buffer.from(consoleOutput.join('\n'))],
     ];
-    expect(stored.find(([name]) => name === 'certflow.sqlite')![1].length).toBeGreaterThan(0);
+    expect(stack.runtime.config.db.client).toBe(database === 'sqlite' ? 'sqlite' : 'pg');
+    const mainStore = database === 'sqlite' ? 'certflow.sqlite' : 'pg_dump of the certflow database';
+    expect(stored.find(([name]) => name === mainStore)![1].length).toBeGreaterThan(0);
+    // The check can fail: the rows written last (the successor's request) are in what is searched.
+    expect(databaseBytes.some(([, bytes]) => bytes.includes(reissued.body.requestId))).toBe(true);
 
     const leaks: string[] = [];
     for (const [where, bytes] of stored) {

@@ -10,7 +10,7 @@ describe('readiness and metrics of the HTTP process', () => {
   let stack: ApiStack;
 
   beforeAll(async () => {
-    stack = await startApiStack('ops');
+    stack = await startApiStack('ops', { database: 'sqlite' });
   }, 180_000);
   afterAll(async () => {
     await stack?.close();

@@ -13,9 +13,13 @@ import { createCertflowWorker } from '../../worker/worker';
 import { createHttpSide, createRuntime, type Runtime } from '../../worker/composition';
 import type { DomainDeps } from '../../domain';
 import { startTestMailbox, type ReceivedMail, type TestMailbox } from '../mail/support';
+import { createPostgresDatabase, type DatabaseKind } from '../support/databases';
 import { createDevServerEnv } from '../support/temporal';
 
 export interface ApiStack {
+  /** The database the runtime runs on: the SQLite file in dataDir, or a fresh database on the run's PostgreSQL. */
+  database: DatabaseKind;
+  /** The stack's own Temporal dev server: workflow IDs come from per-database request IDs, so stacks never share one. */
   env: TestWorkflowEnvironment;
   runtime: Runtime;
   /** The domain the API runs on, for tests that call a use case directly. */
@@ -33,14 +37,16 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
-export async function startApiStack(name: string): Promise<ApiStack> {
+export async function startApiStack(name: string, { database }: { database: DatabaseKind }): Promise<ApiStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `certflow-${name}-`));
+  const postgres = database === 'postgresql' ? await createPostgresDatabase() : undefined;
   const mailbox = await startTestMailbox();
   const env = await createDevServerEnv();
-  const taskQueue = `api-${name}-${crypto.randomUUID()}`;
+  const taskQueue = `api-${name}-${database}-${crypto.randomUUID()}`;
   const tokens = { admin: crypto.randomBytes(24).toString('base64url'), support: crypto.randomBytes(24).toString('base64url') };
   const config = loadConfig({
     CERTFLOW_DATA_DIR: dataDir,
+    ...(postgres && { CERTFLOW_DB_CLIENT: 'pg', CERTFLOW_DB_URL: postgres.settings.connection }),
     CERTFLOW_SMTP_PORT: String(mailbox.port),
     CERTFLOW_TASK_QUEUE: taskQueue,
     CERTFLOW_CA_PASSPHRASE: crypto.randomBytes(18).toString('base64url'),
@@ -61,6 +67,7 @@ export async function startApiStack(name: string): Promise<ApiStack> {
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
+    database,
     env,
     runtime,
     domain,
@@ -94,6 +101,7 @@ export async function startApiStack(name: string): Promise<ApiStack> {
       await runtime.close();
       await env.teardown();
       await mailbox.close();
+      await postgres?.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

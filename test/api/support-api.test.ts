@@ -11,16 +11,18 @@ import { createAuditStore } from '../../stores/audit';
 import { createRequestStore } from '../../stores/requests';
 import { createUserStore } from '../../stores/users';
 import { CertStatus, CertUserId, downloadConfirmedSignal, retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
+import { DATABASE_KINDS } from '../support/databases';
 import { eventually, passwordFromMail, registration, startApiStack, type ApiStack } from './stack';
 
-describe('the support API', () => {
+// Once per database, each run on its own stack (Temporal server included): request IDs, hence workflow IDs, repeat.
+describe.each(DATABASE_KINDS)('the support API on %s', (database) => {
   let stack: ApiStack;
   let users: ReturnType<typeof createUserStore>;
   let requests: ReturnType<typeof createRequestStore>;
   let audit: ReturnType<typeof createAuditStore>;
 
   beforeAll(async () => {
-    stack = await startApiStack('support');
+    stack = await startApiStack('support', { database });
     users = createUserStore(stack.runtime.db);
     requests = createRequestStore(stack.runtime.db);
     audit = createAuditStore(stack.runtime.db);

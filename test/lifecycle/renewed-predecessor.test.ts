@@ -6,18 +6,19 @@ import { createUserStore } from '../../stores/users';
 import { createCertificateGateway, reissue, revoke } from '../../domain';
 import { downloadConfirmedSignal, requestRenewalUpdate, retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
 import { reserveRequest } from '../support/lifecycle-harness';
+import { DATABASE_KINDS } from '../support/databases';
 import { startLifecycleFixture, type LifecycleFixture } from '../support/lifecycle-worker';
 
 const DAY = 86_400_000;
-const taskQueue = 'lifecycle-renewed-predecessor';
 const agent = { agent: 'test-admin', role: 'admin' as const };
 
-describe('a user holding a renewed certificate and its successor', () => {
+describe.each(DATABASE_KINDS)('a user holding a renewed certificate and its successor on %s', (database) => {
+  const taskQueue = `lifecycle-renewed-predecessor-${database}`;
   let f: LifecycleFixture;
   let deps: Parameters<typeof reissue>[0];
 
   beforeAll(async () => {
-    f = await startLifecycleFixture(taskQueue);
+    f = await startLifecycleFixture(taskQueue, { database });
     const stores = createStores(f.db);
     deps = { stores, certificates: createCertificateGateway({ client: f.env.client, taskQueue, requests: stores.requests }), clock: () => new Date() };
   });

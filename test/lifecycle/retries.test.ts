@@ -1,10 +1,11 @@
 // Retried activities on the real time-skipping server: one certificate, one mail, however often an attempt fails.
 import { retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
+import { DATABASE_KINDS } from '../support/databases';
 import { startLifecycleFixture, type LifecycleFixture } from '../support/lifecycle-worker';
 
-describe('the certificate workflow when its activities fail and are retried', () => {
+describe.each(DATABASE_KINDS)('the certificate workflow when its activities fail and are retried on %s', (database) => {
   let f: LifecycleFixture;
-  beforeAll(async () => { f = await startLifecycleFixture('lifecycle-retries'); });
+  beforeAll(async () => { f = await startLifecycleFixture(`lifecycle-retries-${database}`, { database }); });
   afterAll(async () => { await f?.stop(); });
 
   it('when the signing activity loses its answer twice, then exactly one certificate is signed', async () => {

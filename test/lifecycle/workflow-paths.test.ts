@@ -15,13 +15,14 @@ import {
   statusQuery,
   type CertificateStatus,
 } from '../../workflows/definitions';
+import { DATABASE_KINDS } from '../support/databases';
 import type { CountingCa, RecordingMailer } from '../support/lifecycle-fakes';
 import { reserveRequest } from '../support/lifecycle-harness';
 import { startLifecycleFixture, type LifecycleFixture } from '../support/lifecycle-worker';
 
 const DAY = 86_400_000;
 
-describe('the certificate workflow on the time-skipping server', () => {
+describe.each(DATABASE_KINDS)('the certificate workflow on the time-skipping server on %s', (database) => {
   let f: LifecycleFixture;
   let env: TestWorkflowEnvironment;
   let ca: CountingCa;
@@ -29,11 +30,12 @@ describe('the certificate workflow on the time-skipping server', () => {
   let db: Db;
 
   beforeAll(async () => {
-    f = await startLifecycleFixture('lifecycle-paths');
+    f = await startLifecycleFixture(`lifecycle-paths-${database}`, { database });
     ({ env, ca, mailer, db } = f);
   });
 
-  // CERTFLOW_RECORD_HISTORIES=1 rewrites test/lifecycle/histories/, which the replay test runs against today's code.
+  // CERTFLOW_RECORD_HISTORIES=1 rewrites test/lifecycle/histories/, which the replay test runs against today's code;
+  // from the SQLite run only, as the histories do not depend on the database.
   const recorded = new Map<string, string[]>();
   afterEach(() => {
     const name = expect.getState().currentTestName ?? 'unnamed';
@@ -41,7 +43,7 @@ describe('the certificate workflow on the time-skipping server', () => {
   });
 
   afterAll(async () => {
-    if (process.env.CERTFLOW_RECORD_HISTORIES === '1') {
+    if (process.env.CERTFLOW_RECORD_HISTORIES === '1' && database === 'sqlite') {
       const dir = path.join(__dirname, 'histories');
       fs.mkdirSync(dir, { recursive: true });
       let index = 0;
@@ -49,7 +51,7 @@ describe('the certificate workflow on the time-skipping server', () => {
         index += 1;
         for (const id of ids) {
           const history = await env.client.workflow.getHandle(id).fetchHistory();
-          const slug = name.replace(/^the certificate workflow on the time-skipping server /, '').replace(/[^a-z0-9]+/gi, '-').slice(0, 60).replace(/-$/, '');
+          const slug = name.replace(/^the certificate workflow on the time-skipping server on \w+ /, '').replace(/[^a-z0-9]+/gi, '-').slice(0, 60).replace(/-$/, '');
           fs.writeFileSync(path.join(dir, `${String(index).padStart(2, '0')}-${slug}--${id}.json`), JSON.stringify(temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String }), null, 1));
         }
       }

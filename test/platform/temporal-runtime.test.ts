@@ -24,7 +24,7 @@ describe("the Temporal SDK's runtime", () => {
   beforeAll(async () => {
     metricsAddress = `127.0.0.1:${await freePort()}`;
     installTemporalRuntime({ metricsAddress, logger });
-    fixture = await startLifecycleFixture(taskQueue);
+    fixture = await startLifecycleFixture(taskQueue, { database: 'sqlite' });
   });
   afterAll(async () => {
     await fixture?.stop();

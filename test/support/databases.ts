@@ -23,7 +23,8 @@ export function postgresServerUrl(): string {
   return url;
 }
 
-async function createPostgresDatabase(): Promise<{ settings: DbSettings; drop(): Promise<void> }> {
+/** A fresh, empty database on the run's PostgreSQL server, for a caller that opens its own pool (e.g. the API stack's runtime). */
+export async function createPostgresDatabase(): Promise<{ settings: DbSettings; drop(): Promise<void> }> {
   // A database of its own, so test files running in parallel never see each other's rows.
   const name = `certflow_test_${crypto.randomBytes(6).toString('hex')}`;
   const server = postgresServerUrl();

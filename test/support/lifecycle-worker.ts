@@ -1,18 +1,21 @@
-// A time-skipping server with a worker running the real certificate activities over a fresh database and the
-// counting CA / recording mailer doubles: the fixture of the workflow path tests.
+// A time-skipping server with a worker running the real certificate activities over a fresh database (SQLite or
+// PostgreSQL) and the counting CA / recording mailer doubles: the fixture of the workflow path tests.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createCertificateActivities } from '../../activities/certificate-activities';
 import { createRequestStore } from '../../stores/requests';
 import { createUserStore } from '../../stores/users';
-import { createTestDb } from './db';
+import type { Db } from '../../infra/db';
+import { createTestDatabase, type DatabaseKind } from './databases';
 import { CountingCa, RecordingMailer } from './lifecycle-fakes';
 import { startCertificate } from './lifecycle-harness';
 import { createTimeSkippingEnv } from './temporal';
 
 export interface LifecycleFixture {
+  database: DatabaseKind;
+  /** The fixture's own server: workflow IDs come from per-database request IDs, so fixtures never share one. */
   env: TestWorkflowEnvironment;
-  db: Awaited<ReturnType<typeof createTestDb>>['db'];
+  db: Db;
   ca: CountingCa;
   mailer: RecordingMailer;
   /** Registers a new user and starts the workflow of their first request. */
@@ -21,21 +24,25 @@ export interface LifecycleFixture {
   stop(): Promise<void>;
 }
 
-export async function startLifecycleFixture(taskQueue: string): Promise<LifecycleFixture> {
+// Bundled once per test file, which starts a fixture per database: webpack takes seconds of CPU each time.
+let workflowBundle: Promise<WorkflowBundle> | undefined;
+
+export async function startLifecycleFixture(taskQueue: string, { database }: { database: DatabaseKind }): Promise<LifecycleFixture> {
   const env = await createTimeSkippingEnv();
-  const testDb = await createTestDb();
+  const testDb = await createTestDatabase(database);
   const ca = new CountingCa();
   const mailer = new RecordingMailer();
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
+    workflowBundle: await (workflowBundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') })),
     activities: createCertificateActivities({ requests: createRequestStore(testDb.db), users: createUserStore(testDb.db), ca, mailer }),
   });
   const running = worker.run();
   let userCount = 0;
   const userId = () => `emp${String(userCount).padStart(3, '0')}`;
   return {
+    database,
     env,
     db: testDb.db,
     ca,

@@ -15,8 +15,8 @@ export interface PostgresCluster {
 
 const INSTALL_HINT = 'install Debian\'s postgresql package (scripts/setup.sh --test does it) or set CERTFLOW_TEST_PG_URL';
 
-/** initdb and pg_ctl from PATH, else from the newest /usr/lib/postgresql/<version>/bin (Debian keeps them off PATH). */
-export function findPostgresBinaries(): { initdb: string; pgCtl: string } {
+/** initdb, pg_ctl and pg_dump from PATH, else from the newest /usr/lib/postgresql/<version>/bin (Debian keeps them off PATH). */
+export function findPostgresBinaries(): { initdb: string; pgCtl: string; pgDump: string } {
   const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
   const debianRoot = '/usr/lib/postgresql';
   if (fs.existsSync(debianRoot)) {
@@ -25,7 +25,9 @@ export function findPostgresBinaries(): { initdb: string; pgCtl: string } {
   }
   const bin = dirs.find((d) => fs.existsSync(path.join(d, 'initdb')) && fs.existsSync(path.join(d, 'pg_ctl')));
   if (!bin) throw new Error(`PostgreSQL tests: initdb/pg_ctl not found on PATH or under ${debianRoot}/*/bin; ${INSTALL_HINT}`);
-  return { initdb: path.join(bin, 'initdb'), pgCtl: path.join(bin, 'pg_ctl') };
+  // pg_dump beside the real initdb: PATH may hold only symlinks to initdb and pg_ctl (e.g. in /usr/local/bin).
+  const pgDump = path.join(path.dirname(fs.realpathSync(path.join(bin, 'initdb'))), 'pg_dump');
+  return { initdb: path.join(bin, 'initdb'), pgCtl: path.join(bin, 'pg_ctl'), pgDump };
 }
 
 /** initdb refuses to run as root: as root, the cluster belongs to `postgres` (or `nobody`). */
@@ -96,4 +98,14 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       `PostgreSQL tests: could not start a throwaway cluster (${INSTALL_HINT}).\n${e.stderr || e.message || String(error)}${log ? `\n--- postgres.log ---\n${log}` : ''}`,
     );
   }
+}
+
+/** Every row of one database as pg_dump writes it (plain SQL; bytea as hex), for tests that search what is stored. */
+export function dumpPostgresDatabase(url: string): Buffer {
+  const { pgDump } = findPostgresBinaries();
+  if (!fs.existsSync(pgDump)) throw new Error(`PostgreSQL tests: ${pgDump} not found beside initdb; ${INSTALL_HINT}`);
+  return execFileSync(pgDump, ['--dbname', url, '--no-owner', '--no-privileges'], {
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }

@@ -11,7 +11,9 @@ import { createTlsServer } from '../api/tls/server';
 import type { TlsServerCertificate } from '../api/tls/server-certificate';
 import { renderErrorPage } from '../api/web/pages-errors';
 import type { WebDeps } from '../api/web/page-kit';
+import { createRateLimitStore } from '../api/web/rate-limit-store';
 import { createWebRouter } from '../api/web/router';
+import { createSessionStore } from '../api/web/session';
 import { createCertificateActivities } from '../activities/certificate-activities';
 import { createLifecycleMailer } from '../activities/lifecycle-mailer';
 import { createCertificateGateway, type Clock, type DomainDeps } from '../domain';
@@ -32,6 +34,8 @@ export interface Runtime {
   sealedSecrets: SealedSecrets;
   mailOutbox: MailOutboxStore;
   activities: CertificateActivities;
+  /** Runs `stop` when the runtime closes, before its database does (timers of what was built on it). */
+  onClose(stop: () => void | Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -64,6 +68,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       support: config.support,
     });
     const mailer = createLifecycleMailer({ sendMail: mail.sendMail, profiles, publicUrl: config.publicUrl, tlsPublicUrl: config.tlsPublicUrl });
+    const stops: Array<() => void | Promise<void>> = [];
     return {
       config,
       db,
@@ -73,7 +78,11 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       sealedSecrets,
       mailOutbox,
       activities: createCertificateActivities({ requests: stores.requests, users: stores.users, ca, mailer }),
+      onClose(stop) {
+        stops.push(stop);
+      },
       async close() {
+        for (const stop of stops.splice(0).reverse()) await stop();
         if (!options.transport) transport.close();
         await db.destroy();
       },
@@ -94,6 +103,7 @@ export function createDomain(runtime: Runtime, client: Client, clock: Clock = ()
     sealedSecrets: runtime.sealedSecrets,
     mailOutbox: runtime.mailOutbox,
     clock,
+    dataKey: runtime.config.dataKey,
   };
 }
 
@@ -121,7 +131,18 @@ export interface HttpSide {
 export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Promise<HttpSide> {
   const domain = createDomain(runtime, o.client, o.clock);
   const { config } = runtime;
-  const webDeps: WebDeps = { ...domain, ...o.web, support: config.support, sessionSecret: config.sessionSecret, logger: o.logger };
+  // Sessions and login counts live in the database, built once here and shared by both listeners' routers.
+  const sessionStore = createSessionStore(runtime.db, { logger: o.logger });
+  runtime.onClose(() => sessionStore.close());
+  const webDeps: WebDeps = {
+    ...domain,
+    ...o.web,
+    support: config.support,
+    sessionSecret: config.sessionSecret,
+    sessionStore,
+    loginAttempts: createRateLimitStore(runtime.db, 'login:'),
+    logger: o.logger,
+  };
   const app = createApp({
     db: runtime.db,
     temporal: o.connection,

@@ -72,12 +72,15 @@ async function main(): Promise<void> {
     await authority('rsa-2048').ensureCas(NOW);
 
     // openssl signs with the same CA key (decrypted into the temp folder) and the same extensions.
+    const storedCa = (await store.findCa('kdanshinnet'))!;
     const opensslCa = {
-      certificate: path.join(caDir, 'kdanshinnet', 'ca-cert.pem'),
+      certificate: path.join(dir, 'ca-cert.pem'),
       key: path.join(dir, 'ca-plain.pem'),
       extensions: path.join(dir, 'leaf.ext'),
     };
-    await exec('openssl', ['pkey', '-in', path.join(caDir, 'kdanshinnet', 'ca-key.pem'), '-passin', `pass:${CA_PASSPHRASE}`, '-out', opensslCa.key]);
+    fs.writeFileSync(opensslCa.certificate, storedCa.certificatePem);
+    fs.writeFileSync(path.join(dir, 'ca-key.pem'), storedCa.encryptedKeyPem, { mode: 0o600 });
+    await exec('openssl', ['pkey', '-in', path.join(dir, 'ca-key.pem'), '-passin', `pass:${CA_PASSPHRASE}`, '-out', opensslCa.key]);
     fs.writeFileSync(opensslCa.extensions, [
       'basicConstraints=critical,CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',

@@ -17,6 +17,8 @@ export interface DomainDeps {
   sealedSecrets: SealedSecrets;
   mailOutbox: Pick<MailOutboxStore, 'listFailedMails'>;
   clock: Clock;
+  /** config.dataKey (AES-256): seals the PKCS#12 that waits in the session for its Download. */
+  dataKey: Buffer;
 }
 
 /** The support agent or admin on whose behalf a use case runs (from the bearer token). */

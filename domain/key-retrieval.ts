@@ -1,5 +1,6 @@
 // 鍵の取得 and Download, shared by enrollment (password login) and renewal (client certificate).
 import { PkiError } from '../engines/pki';
+import { open, seal } from '../infra/aead';
 import type { IssuanceRequest, RequestStore } from '../stores';
 import type { Profile, RequestKind } from '../workflows/definitions';
 import type { DomainDeps } from './deps';
@@ -13,8 +14,13 @@ export interface PendingDownload {
   userId: string;
   serial: string;
   downloadDeadline: string;
-  pkcs12Base64: string;
+  /** The PKCS#12 sealed under the data key (base64): it waits in a session, and sessions live in the database. */
+  sealedPkcs12: { ciphertext: string; nonce: string };
 }
+
+/** Binds the sealed PKCS#12 to its request, user and certificate: moved into another pending download, it does not open. */
+const pendingLabel = (p: Pick<PendingDownload, 'profile' | 'requestId' | 'userId' | 'serial'>) =>
+  `certflow:web:pending-download:${p.profile}:${p.requestId}:${p.userId}:${p.serial}`;
 
 export const REQUEST_ID = /^\d{15}$/;
 
@@ -33,7 +39,7 @@ export async function findOwnedRequest(requests: RequestStore, requestId: string
   return request;
 }
 
-export function createKeyRetrieval({ stores, certificates, ca, clock }: Pick<DomainDeps, 'stores' | 'certificates' | 'ca' | 'clock'>) {
+export function createKeyRetrieval({ stores, certificates, ca, clock, dataKey }: Pick<DomainDeps, 'stores' | 'certificates' | 'ca' | 'clock' | 'dataKey'>) {
   return {
     ownedRequest: (requestId: string, owner: RequestOwner) => findOwnedRequest(stores.requests, requestId, owner),
 
@@ -50,14 +56,14 @@ export function createKeyRetrieval({ stores, certificates, ca, clock }: Pick<Dom
         if (err instanceof PkiError) throw new Refusal('requestWithdrawn', err.message);
         throw err;
       }
+      const bound = { profile: request.profile, requestId: request.requestId, userId: request.userId, serial: retrieval.serial };
+      const sealed = seal(dataKey, pendingLabel(bound), pkcs12);
+      pkcs12.fill(0);
       return {
-        profile: request.profile,
-        requestId: request.requestId,
+        ...bound,
         workflowId: request.workflowId,
-        userId: request.userId,
-        serial: retrieval.serial,
         downloadDeadline: retrieval.downloadDeadline,
-        pkcs12Base64: pkcs12.toString('base64'),
+        sealedPkcs12: { ciphertext: sealed.ciphertext.toString('base64'), nonce: sealed.nonce.toString('base64') },
       };
     },
 
@@ -66,7 +72,15 @@ export function createKeyRetrieval({ stores, certificates, ca, clock }: Pick<Dom
       if (!pending) throw new Refusal('nothingToDownload', 'no key is waiting for download');
       const now = await clock();
       if (now.getTime() > Date.parse(pending.downloadDeadline)) throw new Refusal('downloadDeadlinePassed', `the download deadline ${pending.downloadDeadline} has passed`);
-      return { fileName: `${pending.userId}.p12`, pkcs12: Buffer.from(pending.pkcs12Base64, 'base64') };
+      let pkcs12: Buffer;
+      try {
+        const { ciphertext, nonce } = pending.sealedPkcs12;
+        pkcs12 = open(dataKey, pendingLabel(pending), { ciphertext: Buffer.from(ciphertext, 'base64'), nonce: Buffer.from(nonce, 'base64') });
+      } catch {
+        // Altered, moved from another request, or sealed under a data key since replaced: start again from 鍵の取得.
+        throw new Refusal('nothingToDownload', `the pending download of ${pending.requestId} does not open under the data key`);
+      }
+      return { fileName: `${pending.userId}.p12`, pkcs12 };
     },
 
     /** Tells the workflow the key has left: it destroys its copy and the certificate becomes active. */

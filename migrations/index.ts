@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import * as lifecycle from './20261125_001_lifecycle';
 import * as pki from './20261125_002_pki';
 import * as mail from './20261125_003_mail';
+import * as sharedState from './20261126_004_shared_state';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 
@@ -10,6 +11,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261125_001_lifecycle', lifecycle],
   ['20261125_002_pki', pki],
   ['20261125_003_mail', mail],
+  ['20261126_004_shared_state', sharedState],
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -1,4 +1,5 @@
-// `npm run ca:init`: creates each profile's CA (key encrypted with CERTFLOW_CA_PASSPHRASE, mode 0600) when missing.
+// `npm run ca:init`: creates each profile's CA in the database (key encrypted with CERTFLOW_CA_PASSPHRASE) when missing,
+// importing the files of a CA made before CAs lived in the database.
 import crypto from 'node:crypto';
 import { ConfigError, loadConfig } from '../worker/config';
 import { withDevSecrets } from '../worker/dev-secrets';
@@ -20,13 +21,13 @@ async function main(): Promise<void> {
       dataKey: config.dataKey,
       profiles: buildProfiles({ publicUrl: config.publicUrl }),
     });
-    const { created } = await ca.ensureCas(new Date());
+    const { created, imported } = await ca.ensureCas(new Date());
     for (const profile of PROFILES) {
       const certificate = new crypto.X509Certificate(await ca.caCertificatePem(profile));
-      const state = created.includes(profile) ? 'created' : 'present';
+      const state = created.includes(profile) ? 'created' : imported.includes(profile) ? `imported from ${config.ca.dir}` : 'present';
       console.log(`[ca:init] ${profile}: ${state} — ${certificate.subject.replace(/\n/g, ', ')}; SHA-256 ${certificate.fingerprint256}; valid to ${certificate.validTo}`);
     }
-    console.log(`[ca:init] CA files in ${config.ca.dir}`);
+    console.log(`[ca:init] CAs in the ${config.db.client === 'pg' ? 'PostgreSQL' : `SQLite (${config.db.connection})`} database`);
   } finally {
     await db.destroy();
   }

@@ -12,7 +12,9 @@ import { createTlsServer } from '../api/tls/server';
 import type { TlsServerCertificate } from '../api/tls/server-certificate';
 import { renderErrorPage } from '../api/web/pages-errors';
 import type { WebDeps } from '../api/web/page-kit';
+import { createRateLimitStore } from '../api/web/rate-limit-store';
 import { createWebRouter } from '../api/web/router';
+import { createSessionStore } from '../api/web/session';
 import { createCertificateActivities } from '../activities/certificate-activities';
 import { createLifecycleMailer } from '../activities/lifecycle-mailer';
 import { createCertificateGateway, type Clock, type DomainDeps } from '../domain';
@@ -45,6 +47,8 @@ export interface Runtime {
   activities: CertificateActivities;
   /** This process's Prometheus registry and certflow's metrics in it (served at /metrics). */
   metrics: CertflowMetrics;
+  /** Runs `stop` when the runtime closes, before its database does (timers of what was built on it). */
+  onClose(stop: () => void | Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -83,6 +87,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       metrics,
     });
     const mailer = createLifecycleMailer({ sendMail: mail.sendMail, profiles, publicUrl: config.publicUrl, tlsPublicUrl: config.tlsPublicUrl });
+    const stops: Array<() => void | Promise<void>> = [];
     return {
       config,
       db,
@@ -93,7 +98,11 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       mailOutbox,
       activities: createCertificateActivities({ requests: stores.requests, users: stores.users, ca, mailer }),
       metrics,
+      onClose(stop) {
+        stops.push(stop);
+      },
       async close() {
+        for (const stop of stops.splice(0).reverse()) await stop();
         if (!options.transport) transport.close();
         await db.destroy();
       },
@@ -114,6 +123,7 @@ export function createDomain(runtime: Runtime, client: Client, clock: Clock = ()
     sealedSecrets: runtime.sealedSecrets,
     mailOutbox: runtime.mailOutbox,
     clock,
+    dataKey: runtime.config.dataKey,
   };
 }
 
@@ -158,7 +168,18 @@ export interface HttpSide {
 export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Promise<HttpSide> {
   const domain = createDomain(runtime, o.client, o.clock);
   const { config, metrics } = runtime;
-  const webDeps: WebDeps = { ...domain, ...o.web, support: config.support, sessionSecret: config.sessionSecret, logger: o.logger };
+  // Sessions and login counts live in the database, built once here and shared by both listeners' routers.
+  const sessionStore = createSessionStore(runtime.db, { logger: o.logger });
+  runtime.onClose(() => sessionStore.close());
+  const webDeps: WebDeps = {
+    ...domain,
+    ...o.web,
+    support: config.support,
+    sessionSecret: config.sessionSecret,
+    sessionStore,
+    loginAttempts: createRateLimitStore(runtime.db, 'login:'),
+    logger: o.logger,
+  };
   const app = createApp({
     logger: o.logger,
     ops: { checks: o.readiness ?? readinessChecks(runtime, o.connection), registry: metrics.registry, timeoutMs: o.readinessTimeoutMs },

@@ -1,6 +1,8 @@
 // What both listeners of the user's pages share: their dependencies, the profile in the path, and one sub-router
 // per part of the site with its session, idle timeout, form parsing and no-cache headers.
 import express, { Router, type Request } from 'express';
+import type { Store as RateLimitStore } from 'express-rate-limit';
+import type session from 'express-session';
 import { isProfile, type DomainDeps, type LockoutPolicy } from '../../domain';
 import type { SupportContact } from '../../engines/mail';
 import type { Logger } from '../../infra/logger';
@@ -15,6 +17,10 @@ export interface WebDeps extends DomainDeps {
   support: SupportContact;
   /** config.sessionSecret */
   sessionSecret: string;
+  /** Where both listeners keep their sessions (createSessionStore over the application database), built once. */
+  sessionStore: session.Store;
+  /** The login rate limit's counts (createRateLimitStore over the application database), shared by every web process. */
+  loginAttempts: RateLimitStore;
   /** Idle time after which a login session ends (default 15 minutes). */
   idleTimeoutMs?: number;
   lockout?: LockoutPolicy;
@@ -36,14 +42,14 @@ export function profileParam(req: Request): Profile {
  * Mounts `<base>/:profile` on `router` and returns the sub-router for its pages: the profile checked, a session under
  * its own cookie (browsers share cookies across ports), the idle timeout, small urlencoded forms, never cached or framed.
  */
-export function mountPages(router: Router, base: string, deps: WebDeps, session: { cookieName: string; secure: boolean }): Router {
+export function mountPages(router: Router, base: string, deps: WebDeps, cookie: { cookieName: string; secure: boolean }): Router {
   const idleTimeoutMs = deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const pages = Router({ mergeParams: true });
   router.use(
     `${base}/:profile`,
     routePattern(`${base}/:profile`),
     (req, _res, next) => (profileParam(req), next()),
-    sessions({ secret: deps.sessionSecret, ...session, idleTimeoutMs }),
+    sessions({ secret: deps.sessionSecret, store: deps.sessionStore, ...cookie, idleTimeoutMs }),
     idleTimeout(idleTimeoutMs),
     pages,
   );

@@ -31,7 +31,8 @@ import {
 import { pageErrorHandler } from './pages-errors';
 import { pageError } from './refusals';
 import { consumeFormToken, issueFormToken } from './session';
-import { mountPages, profileParam, type WebDeps } from './page-kit';
+import { createLoginFormTokens } from './login-form';
+import { DEFAULT_IDLE_TIMEOUT_MS, mountPages, profileParam, type WebDeps } from './page-kit';
 
 export const ENROLLMENT_COOKIE = 'certflow.enroll';
 const CRL_REUSE_MS = 1000;
@@ -88,9 +89,17 @@ export function createWebRouter(deps: WebDeps): Router {
 
   const sendPage = (res: Response, status: number, body: string) => res.status(status).type('html').send(body);
 
-  enroll.get('/login', (req, res) => {
+  // The login form holds no session: only a successful login creates one.
+  const loginForms = createLoginFormTokens({
+    secret: deps.sessionSecret,
+    cookieName: ENROLLMENT_COOKIE,
+    secure: false,
+    ttlMs: deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+  });
+
+  enroll.get('/login', loginForms.cookies, (req, res) => {
     const profile = profileParam(req);
-    sendPage(res, 200, loginPage({ service: service(profile), token: issueFormToken(req) }));
+    sendPage(res, 200, loginPage({ service: service(profile), token: loginForms.issue(req, res, profile) }));
   });
 
   const loginLimiter = rateLimit({
@@ -98,14 +107,16 @@ export function createWebRouter(deps: WebDeps): Router {
     limit: deps.loginAttemptsPerMinute ?? 20,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
+    // Counted in the database: every web process behind the proxy adds to the same count.
+    store: deps.loginAttempts,
     handler: (req, res) => sendPage(res, 429, messagePage({ title: 'しばらくお待ちください', message: MESSAGES.loginRateLimited })),
   });
 
-  enroll.post('/login', loginLimiter, async (req, res) => {
+  enroll.post('/login', loginLimiter, loginForms.cookies, async (req, res) => {
     const profile = profileParam(req);
     let userId = '';
     try {
-      consumeFormToken(req);
+      loginForms.verify(req, profile);
       userId = (formField(req.body, 'userId', { maxLength: 64 }) ?? '').trim();
       const password = formField(req.body, 'password', { maxLength: 128 }) ?? '';
       if (!userId || !password) throw new HttpError(401, 'login_failed', MESSAGES.loginFailed);
@@ -115,11 +126,13 @@ export function createWebRouter(deps: WebDeps): Router {
       await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
       req.session.enrollment = { profile, userId: user.userId };
       req.session.lastSeenAt = Date.now();
+      loginForms.spend(res, profile);
       res.redirect(303, enrollmentPaths(profile).menu);
     } catch (err) {
       const answer = pageError(err);
       if (answer.status >= 500) throw err;
-      sendPage(res, answer.status, loginPage({ service: service(profile), token: issueFormToken(req), userId: userId.slice(0, 64), error: answer.message }));
+      const token = loginForms.issue(req, res, profile);
+      sendPage(res, answer.status, loginPage({ service: service(profile), token, userId: userId.slice(0, 64), error: answer.message }));
     }
   });
 

@@ -1,10 +1,13 @@
-// Sessions (express-session, a bounded memory store that prunes idle sessions), idle timeout and one-time form tokens against forged and replayed forms.
+// Sessions (express-session over the application database, so every web process sees the same ones), idle timeout and
+// one-time form tokens against forged and replayed forms.
 import crypto from 'node:crypto';
 import session from 'express-session';
 import type { Request, RequestHandler } from 'express';
+import { ConnectSessionKnexStore } from 'connect-session-knex';
+import type { Db } from '../../infra/db';
+import type { Logger } from '../../infra/logger';
 import { HttpError } from '../errors';
 import { MESSAGES } from './messages';
-import createMemoryStore from 'memorystore';
 import type { PendingDownload } from '../../domain';
 
 declare module 'express-session' {
@@ -13,6 +16,7 @@ declare module 'express-session' {
     enrollment?: { profile: string; userId: string };
     lastSeenAt?: number;
     formTokens?: string[];
+    /** Its PKCS#12 sealed under the data key, since the session row is in the database. */
     pendingDownload?: PendingDownload;
   }
 }
@@ -23,27 +27,88 @@ export interface SessionSettings {
   cookieName: string;
   secure: boolean;
   idleTimeoutMs: number;
-  store?: session.Store;
+  store: session.Store;
 }
 
-/** Sessions held at once; beyond it the least recently used goes, so a flood of anonymous views cannot exhaust memory. */
-export const MAX_SESSIONS = 100_000;
+/** The table the migration 20261126_004_shared_state creates for the session store. */
+export const SESSION_TABLE = 'web_sessions';
+export const SESSION_CLEANUP_INTERVAL_MS = 60_000;
 
-const BoundedMemoryStore = createMemoryStore(session);
+/** A session store that can stop its cleanup timer when the process closes its database. */
+export interface SessionStore extends session.Store {
+  /** Calls back with the error when the database fails (express-session's reply waits for it). */
+  touch(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): Promise<void>;
+  close(): void;
+}
+
+/** The callback already has the error: the promise the store also returns must not reject unhandled and end the process. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+class DatabaseSessionStore extends ConnectSessionKnexStore implements SessionStore {
+  private closed = false;
+
+  constructor(db: Db, cleanupIntervalMs: number, logger?: Logger) {
+    super({
+      knex: db,
+      tableName: SESSION_TABLE,
+      // The migration owns the schema: a missing table fails every session call, it is never made on the fly.
+      createTable: false,
+      cleanupInterval: cleanupIntervalMs,
+      onDbCleanupError: (err) => {
+        if (!this.closed) logger?.warn({ err }, 'deleting expired web sessions failed; the next cleanup tries again');
+      },
+    });
+    handled(this.ready);
+  }
+
+  // express-session passes callbacks and drops the promises connect-session-knex returns besides.
+  override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void) {
+    return handled(super.get(sid, callback));
+  }
+
+  override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void) {
+    return handled(super.set(sid, data, callback));
+  }
+
+  override destroy(sid: string, callback?: (err?: unknown) => void) {
+    return handled(super.destroy(sid, callback));
+  }
+
+  /** connect-session-knex never calls back when the update fails, and express-session's reply would wait forever. */
+  override async touch(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): Promise<void> {
+    try {
+      await super.touch(sid, data);
+    } catch (err) {
+      return callback?.(err);
+    }
+    callback?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.options.cleanupInterval = 0;
+    clearTimeout(this.nextDbCleanup);
+  }
+}
 
 /**
- * express-session's own MemoryStore never drops a session nobody asks for again: every visitor would stay forever.
- * This one prunes sessions past their idle timeout and holds at most `max`.
+ * Sessions in the application database (connect-session-knex): a session written by one web process is read by any
+ * other. Expired rows are deleted every `cleanupIntervalMs`, so anonymous visitors cannot make the table grow forever.
  */
-export function createSessionStore(idleTimeoutMs: number, max = MAX_SESSIONS): InstanceType<typeof BoundedMemoryStore> {
-  return new BoundedMemoryStore({ checkPeriod: idleTimeoutMs, ttl: idleTimeoutMs, max });
+export function createSessionStore(db: Db, options: { cleanupIntervalMs?: number; logger?: Logger } = {}): SessionStore {
+  return new DatabaseSessionStore(db, options.cleanupIntervalMs ?? SESSION_CLEANUP_INTERVAL_MS, options.logger);
 }
 
 export function sessions(settings: SessionSettings): RequestHandler {
   return session({
     name: settings.cookieName,
     secret: settings.secret,
-    store: settings.store ?? createSessionStore(settings.idleTimeoutMs),
+    // express-session writes this listener's cookie settings onto its store (store.generate, used by regenerate): each
+    // listener gets its own view of the one shared store, or the last one mounted would set the cookies of both.
+    store: Object.create(settings.store) as session.Store,
     resave: false,
     saveUninitialized: false,
     rolling: true,
@@ -99,7 +164,7 @@ export function consumeFormToken(req: Request): void {
   req.session.formTokens = tokens;
 }
 
-function safeEqual(a: string, b: string): boolean {
+export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && crypto.timingSafeEqual(x, y);

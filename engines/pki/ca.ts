@@ -1,4 +1,5 @@
-// The CA of each profile: key and certificate files, created when missing, the key encrypted at rest with the passphrase.
+// The CA of each profile: created when missing (or imported from the files of earlier versions), kept in the database
+// through the PKI store with its key encrypted under the CA passphrase, and opened for signing.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import forge from 'node-forge';
 import { CaUnavailableError } from './errors';
 import { addYears } from '../../workflows/time-rules';
 import type { CaKeyAlgorithm, CertificateProfile } from './profiles';
+import type { StoredCa } from './store';
 import { randomSerial, subjectKeyIdentifier } from './serial';
 import { RSA_SHA256, rsaSigningKey, rsaVerifyingKey, x509, type CryptoKey } from './crypto-provider';
 
@@ -26,6 +28,7 @@ export interface CaMaterial {
   forgeSubject: forge.pki.CertificateField[];
 }
 
+/** Where versions before the database kept a profile's CA: `<caDir>/<profile>/ca-key.pem` (0600) and `ca-cert.pem`. */
 export function caPaths(caDir: string, profile: string) {
   const dir = path.join(caDir, profile);
   return { dir, key: path.join(dir, 'ca-key.pem'), certificate: path.join(dir, 'ca-cert.pem') };
@@ -35,19 +38,8 @@ function modulusLength(algorithm: CaKeyAlgorithm): number {
   return Number(algorithm.slice('rsa-'.length));
 }
 
-/** Creates the CA key and self-signed certificate when neither file exists; returns whether it created them. */
-export async function createCaIfMissing(caDir: string, profile: CertificateProfile, passphrase: string, now: Date): Promise<boolean> {
-  const files = caPaths(caDir, profile.name);
-  const hasKey = fs.existsSync(files.key);
-  const hasCertificate = fs.existsSync(files.certificate);
-  if (hasKey && hasCertificate) return false;
-  if (hasKey !== hasCertificate) {
-    // Never replace half a CA: a new key would orphan every certificate the old one signed.
-    throw new CaUnavailableError(
-      profile.name,
-      `CA ${profile.name}: ${hasKey ? files.certificate : files.key} is missing while ${hasKey ? files.key : files.certificate} exists; restore it from backup`,
-    );
-  }
+/** A new key and self-signed certificate for the profile's CA, the key PKCS#8-encrypted with the passphrase. */
+export async function generateCa(profile: CertificateProfile, passphrase: string, now: Date): Promise<StoredCa> {
   const { privateKey, publicKey } = await generateKeyPair('rsa', { modulusLength: modulusLength(profile.caKeyAlgorithm) });
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   const keyId = subjectKeyIdentifier(spki);
@@ -64,38 +56,42 @@ export async function createCaIfMissing(caDir: string, profile: CertificateProfi
       new x509.SubjectKeyIdentifierExtension(keyId.toString('hex')),
     ],
   });
-  fs.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-  const encryptedKey = privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase });
-  writeFileAtomically(files.key, encryptedKey, 0o600);
-  writeFileAtomically(files.certificate, certificate.toString('pem'), 0o644);
-  return true;
+  const encryptedKeyPem = privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase }) as string;
+  return { profile: profile.name, certificatePem: certificate.toString('pem'), encryptedKeyPem, createdAt: now };
 }
 
-function writeFileAtomically(file: string, content: string | Buffer, mode: number): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, content, { mode, flag: 'wx' });
-  fs.chmodSync(temporary, mode); // the umask may have narrowed or widened what writeFileSync set
-  fs.renameSync(temporary, file);
-}
-
-/** Reads and decrypts a profile's CA; a missing file or a passphrase that does not open the key is a CaUnavailableError. */
-export async function loadCa(caDir: string, profile: string, passphrase: string): Promise<CaMaterial> {
+/**
+ * The CA a version before the database left in `<caDir>/<profile>/`, to import as it is (key still encrypted);
+ * undefined when there is none. Half a CA is an error: a new key would orphan every certificate the old one signed.
+ */
+export function readCaFiles(caDir: string, profile: string, now: Date): StoredCa | undefined {
   const files = caPaths(caDir, profile);
-  if (!fs.existsSync(files.key) || !fs.existsSync(files.certificate)) {
-    throw new CaUnavailableError(profile, `CA ${profile} is not set up in ${files.dir}: run \`npm run ca:init\``);
+  const hasKey = fs.existsSync(files.key);
+  const hasCertificate = fs.existsSync(files.certificate);
+  if (!hasKey && !hasCertificate) return undefined;
+  if (hasKey !== hasCertificate) {
+    throw new CaUnavailableError(
+      profile,
+      `CA ${profile}: ${hasKey ? files.certificate : files.key} is missing while ${hasKey ? files.key : files.certificate} exists; restore it from backup`,
+    );
   }
+  return { profile, certificatePem: fs.readFileSync(files.certificate, 'utf8'), encryptedKeyPem: fs.readFileSync(files.key, 'utf8'), createdAt: now };
+}
+
+/** Decrypts a stored CA for signing; a passphrase that does not open the key, or a key of another certificate, is a CaUnavailableError. */
+export async function openCa(stored: StoredCa, passphrase: string, source = 'in the database'): Promise<CaMaterial> {
+  const { profile, certificatePem } = stored;
   let privateKey: crypto.KeyObject;
   try {
-    privateKey = crypto.createPrivateKey({ key: fs.readFileSync(files.key), format: 'pem', passphrase });
+    privateKey = crypto.createPrivateKey({ key: stored.encryptedKeyPem, format: 'pem', passphrase });
   } catch {
-    throw new CaUnavailableError(profile, `CA ${profile}: the key ${files.key} cannot be decrypted; CERTFLOW_CA_PASSPHRASE is wrong`);
+    throw new CaUnavailableError(profile, `CA ${profile}: the key ${source} cannot be decrypted; CERTFLOW_CA_PASSPHRASE is wrong`);
   }
-  const certificatePem = fs.readFileSync(files.certificate, 'utf8');
   const certificate = new x509.X509Certificate(certificatePem);
   const certificateDer = Buffer.from(certificate.rawData);
   const publicKey = crypto.createPublicKey(certificatePem);
   if (!crypto.createPublicKey(privateKey).equals(publicKey)) {
-    throw new CaUnavailableError(profile, `CA ${profile}: ${files.key} does not belong to ${files.certificate}`);
+    throw new CaUnavailableError(profile, `CA ${profile}: the key ${source} does not belong to its certificate`);
   }
   const keyId = subjectKeyIdentifier(publicKey.export({ format: 'der', type: 'spki' }));
   return {

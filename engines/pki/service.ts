@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { PROFILES, REVOCATION_REASONS, type Profile, type RevocationReason } from '../../workflows/definitions';
-import { createCaIfMissing, loadCa, type CaMaterial } from './ca';
+import { generateCa, openCa, readCaFiles, type CaMaterial } from './ca';
 import { signLeafCertificate } from './certificate';
 import { crlNeedsRefresh, signCrl } from './crl';
 import { CaUnavailableError, PkiError } from './errors';
@@ -24,7 +24,10 @@ const generateKeyPair = promisify(crypto.generateKeyPair) as (
 export interface CertificateAuthorityDeps {
   /** Issued certificates and CRLs; the caller builds it (createPkiStore(db)) and may share it. */
   store: PkiStore;
-  /** config.ca.dir: one sub-folder per profile with ca-key.pem (encrypted, 0600) and ca-cert.pem. */
+  /**
+   * config.ca.dir: where versions before the database kept each CA (`<profile>/ca-key.pem`, `ca-cert.pem`); ensureCas
+   * imports a profile's CA from there when the database has none, so an existing data dir keeps its CA.
+   */
   caDir: string;
   caPassphrase: string;
   /** config.dataKey: 32 bytes, seals issued private keys until download. */
@@ -67,7 +70,11 @@ export type CertificateStatusReport =
     };
 
 export interface CertificateAuthority {
-  ensureCas(now: Date): Promise<{ created: Profile[] }>;
+  /**
+   * Makes sure every profile has its CA in the database (imported from caDir, else created) and a CRL; safe when several
+   * processes start at once: one CA per profile wins and all of them use it.
+   */
+  ensureCas(now: Date): Promise<{ created: Profile[]; imported: Profile[] }>;
   issue(request: IssueRequest): Promise<IssuedCertificateSummary>;
   buildPkcs12(issuanceKey: string, password: string, options: { userId: string }): Promise<Buffer>;
   destroyKey(issuanceKey: string): Promise<void>;
@@ -100,8 +107,11 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
   function ca(profile: Profile): Promise<CaMaterial> {
     let material = loaded.get(profile);
     if (!material) {
-      material = loadCa(caDir, profile, caPassphrase);
-      // A failed load (e.g. files not there yet) is not cached, so a later ensureCas can succeed.
+      material = store.findCa(profile).then((stored) => {
+        if (!stored) throw new CaUnavailableError(profile, `CA ${profile} is not set up in the database: run \`npm run ca:init\``);
+        return openCa(stored, caPassphrase);
+      });
+      // A failed load (e.g. no CA yet) is not cached, so a later ensureCas can succeed.
       material.catch(() => loaded.delete(profile));
       loaded.set(profile, material);
     }
@@ -130,13 +140,22 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
   return {
     async ensureCas(now) {
       const created: Profile[] = [];
+      const imported: Profile[] = [];
       for (const name of PROFILES) {
-        if (await createCaIfMissing(caDir, profileOf(name), caPassphrase, now)) created.push(name);
+        if (!(await store.findCa(name))) {
+          const files = readCaFiles(caDir, name, now);
+          // Checked before it is stored: a passphrase that does not open the files must not put them in the database.
+          if (files) await openCa(files, caPassphrase, `in ${caDir}`);
+          const candidate = files ?? (await generateCa(profileOf(name), caPassphrase, now));
+          // The unique profile decides between processes starting together; the loser uses the winner's CA.
+          if (await store.insertCa(candidate)) (files ? imported : created).push(name);
+        }
         loaded.delete(name);
         await ca(name);
-        if (!(await store.currentCrl(name))) await refreshCrl(name, now, true);
+        // Not forced: of processes starting together, the first signs the CRL and the others find it fresh.
+        if (!(await store.currentCrl(name))) await refreshCrl(name, now, false);
       }
-      return { created };
+      return { created, imported };
     },
 
     async issue(request) {

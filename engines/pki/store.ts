@@ -1,4 +1,5 @@
-// Data access for the PKI engine: issued certificates and each CA's current CRL (SQLite or PostgreSQL through knex).
+// Data access for the PKI engine: each profile's CA, issued certificates and each CA's current CRL (SQLite or
+// PostgreSQL through knex).
 import type { Knex } from 'knex';
 import type { Profile, RevocationReason } from '../../workflows/definitions';
 import type { KeyAlgorithm } from './profiles';
@@ -36,7 +37,19 @@ export interface RevokedEntry {
   reason: RevocationReason;
 }
 
+/** A profile's CA as every certflow process reads it: the certificate and its key, still encrypted with the CA passphrase. */
+export interface StoredCa {
+  profile: string;
+  certificatePem: string;
+  /** PKCS#8 PEM, encrypted with CERTFLOW_CA_PASSPHRASE. */
+  encryptedKeyPem: string;
+  createdAt: Date;
+}
+
 export interface PkiStore {
+  findCa(profile: string): Promise<StoredCa | undefined>;
+  /** Stores the profile's CA unless it has one; false when another process's CA got there first (read it back). */
+  insertCa(ca: StoredCa): Promise<boolean>;
   findByIssuanceKey(issuanceKey: string): Promise<IssuedCertificate | undefined>;
   findBySerial(serial: string): Promise<IssuedCertificate | undefined>;
   /** One user's certificates under one profile, newest notBefore first (ties by serial), in one query. */
@@ -54,6 +67,7 @@ export interface PkiStore {
   ): Promise<StoredCrl | undefined>;
 }
 
+const authorities = 'certificate_authorities';
 const certificates = 'issued_certificates';
 const crls = 'certificate_revocation_lists';
 
@@ -119,6 +133,22 @@ export function createPkiStore(db: Knex): PkiStore {
   const isPostgres = db.client.config.client === 'pg';
 
   return {
+    async findCa(profile) {
+      const row = await db(authorities).where({ profile }).first();
+      if (!row) return undefined;
+      return { profile: row.profile, certificatePem: row.certificate_pem, encryptedKeyPem: row.encrypted_key_pem, createdAt: toDate(row.created_at) };
+    },
+
+    async insertCa(ca) {
+      try {
+        await db(authorities).insert({ profile: ca.profile, certificate_pem: ca.certificatePem, encrypted_key_pem: ca.encryptedKeyPem, created_at: ca.createdAt });
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+
     async findByIssuanceKey(issuanceKey) {
       const row = await db(certificates).where({ issuance_key: issuanceKey }).first();
       return row ? fromRow(row) : undefined;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KEY_ALGORITHMS, type Pkcs12Encryption } from '../../engines/pki';
 import { PROFILES, type Profile } from '../../workflows/definitions';
-import { createPkiFixture, NOW, run, subjectOf, THREE_YEARS_LATER, write, type PkiFixture } from './support';
+import { CA_PASSPHRASE, createPkiFixture, NOW, run, subjectOf, THREE_YEARS_LATER, write, type PkiFixture } from './support';
 
 const PASSWORD = 'Tokyo-2026!pass';
 const ISSUER_CN: Record<Profile, string> = {
@@ -148,14 +148,23 @@ describe.each(cases)('a $keyAlgorithm certificate of profile $profile', ({ profi
   });
 });
 
-test('when both profiles are set up, then they are two different CAs, each with a key file of mode 0600', async () => {
+test('when both profiles are set up, then they are two different CAs in the database, each key encrypted with the passphrase and nowhere in clear', async () => {
   const ca = fixture.authority();
   expect(await ca.caCertificatePem('kdanshinnet')).not.toBe(await ca.caCertificatePem('nissay'));
+  expect(fs.existsSync(fixture.caDir)).toBe(false); // no files: every process reads the CA from the database
+  await fixture.db.raw('PRAGMA wal_checkpoint(FULL)');
+  const file = fs.readFileSync(path.join(fixture.dir, 'certflow.sqlite'));
   for (const profile of PROFILES) {
-    const stat = fs.statSync(path.join(fixture.caDir, profile, 'ca-key.pem'));
-    expect(stat.mode & 0o777).toBe(0o600);
-    const key = fs.readFileSync(path.join(fixture.caDir, profile, 'ca-key.pem'), 'utf8');
-    expect(key).toContain('-----BEGIN ENCRYPTED PRIVATE KEY-----');
+    const stored = (await fixture.store.findCa(profile))!;
+    expect(stored.certificatePem).toBe(await ca.caCertificatePem(profile));
+    expect(stored.encryptedKeyPem).toContain('-----BEGIN ENCRYPTED PRIVATE KEY-----');
+    // openssl, not certflow, opens it with the passphrase; its clear PKCS#8 is not in the database file.
+    const keyFile = write(fixture.dir, `${profile}-ca-key.pem`, stored.encryptedKeyPem);
+    const clear = await run('openssl', ['pkey', '-in', keyFile, '-passin', `pass:${CA_PASSPHRASE}`, '-outform', 'DER', '-out', `${keyFile}.der`]);
+    expect(clear.code).toBe(0);
+    const pkcs8 = fs.readFileSync(`${keyFile}.der`);
+    expect(file.includes(pkcs8.subarray(-80, -40))).toBe(false); // the tail: CRT values, secret (the modulus is public)
+    expect((await run('openssl', ['pkey', '-in', keyFile, '-passin', 'pass:not the passphrase', '-noout'])).code).not.toBe(0);
   }
 });
 

@@ -166,7 +166,9 @@ describe('PKCS#12 password and key custody', () => {
     await fixture.db.raw('PRAGMA wal_checkpoint(FULL)');
     const file = fs.readFileSync(path.join(fixture.dir, 'certflow.sqlite'));
     expect(file.includes(pkcs8.subarray(40, 80))).toBe(false);
-    expect(file.includes(Buffer.from('PRIVATE KEY'))).toBe(false);
+    // The CA keys are in this file too, but only as ENCRYPTED PRIVATE KEY: no PEM of a key in clear.
+    for (const pem of ['-----BEGIN PRIVATE KEY', '-----BEGIN RSA PRIVATE KEY', '-----BEGIN EC PRIVATE KEY']) expect(file.includes(Buffer.from(pem))).toBe(false);
+    expect(file.includes(Buffer.from('-----BEGIN ENCRYPTED PRIVATE KEY'))).toBe(true);
     expect(file.includes(Buffer.from(PASSWORD))).toBe(false);
 
     const otherKey = createCertificateAuthority({
@@ -229,7 +231,7 @@ describe('revocation, status and CRL', () => {
 describe('CA set-up', () => {
   test('when ensureCas runs again, then the existing CA is kept', async () => {
     const before = await ca.caCertificatePem('kdanshinnet');
-    expect(await fixture.authority().ensureCas(new Date(NOW.getTime() + 86_400_000))).toEqual({ created: [] });
+    expect(await fixture.authority().ensureCas(new Date(NOW.getTime() + 86_400_000))).toEqual({ created: [], imported: [] });
     expect(await fixture.authority().caCertificatePem('kdanshinnet')).toBe(before);
   });
 
@@ -252,16 +254,18 @@ describe('CA set-up', () => {
     ).toThrow(/CERTFLOW_CA_PASSPHRASE is not set/);
   });
 
-  test('when only half of a CA is on disk, then it is not replaced and the error says what is missing', async () => {
+  test('when only half of an earlier version\'s CA is on disk and the database has none, then nothing is made or imported and the error says what is missing', async () => {
     const caDir = path.join(fixture.dir, 'half-ca');
-    const fresh = createCertificateAuthority({ store: fixture.store, caDir, caPassphrase: CA_PASSPHRASE, dataKey: fixture.dataKey, profiles: buildProfiles({ publicUrl: 'http://x' }) });
+    const store = await fixture.emptyStore();
+    const fresh = createCertificateAuthority({ store, caDir, caPassphrase: CA_PASSPHRASE, dataKey: fixture.dataKey, profiles: buildProfiles({ publicUrl: 'http://x' }) });
     fs.mkdirSync(path.join(caDir, 'kdanshinnet'), { recursive: true });
-    fs.copyFileSync(path.join(fixture.caDir, 'kdanshinnet', 'ca-key.pem'), path.join(caDir, 'kdanshinnet', 'ca-key.pem'));
+    fs.writeFileSync(path.join(caDir, 'kdanshinnet', 'ca-key.pem'), (await fixture.store.findCa('kdanshinnet'))!.encryptedKeyPem);
     await expect(fresh.ensureCas(NOW)).rejects.toThrow(/ca-cert\.pem is missing .* restore it from backup/);
+    expect(await store.findCa('kdanshinnet')).toBeUndefined();
   });
 
-  test('when the CA files are absent and nobody ran ensureCas, then using the CA points to ca:init', async () => {
-    const absent = createCertificateAuthority({ store: fixture.store, caDir: path.join(fixture.dir, 'none'), caPassphrase: CA_PASSPHRASE, dataKey: fixture.dataKey, profiles: buildProfiles({ publicUrl: 'http://x' }) });
-    await expect(absent.caCertificatePem('nissay')).rejects.toThrow(/npm run ca:init/);
+  test('when the database has no CA and nobody ran ensureCas, then using the CA points to ca:init', async () => {
+    const absent = createCertificateAuthority({ store: await fixture.emptyStore(), caDir: path.join(fixture.dir, 'none'), caPassphrase: CA_PASSPHRASE, dataKey: fixture.dataKey, profiles: buildProfiles({ publicUrl: 'http://x' }) });
+    await expect(absent.caCertificatePem('nissay')).rejects.toThrow(/not set up in the database: run `npm run ca:init`/);
   });
 });

@@ -5,18 +5,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
-import { buildProfiles, createCertificateAuthority, PkiError, type CertificateAuthority } from '../../engines/pki';
+import { buildProfiles, CaUnavailableError, createCertificateAuthority, PkiError, type CertificateAuthority } from '../../engines/pki';
 import { createPkiStore } from '../../engines/pki/store';
 import { x509 } from '../../engines/pki/crypto-provider';
-import type { Db } from '../../infra/db';
+import { createDb, type Db } from '../../infra/db';
 import { createMetrics } from '../../infra/metrics';
+import { PROFILES, type Profile } from '../../workflows/definitions';
 import { counterValue } from '../support/metrics';
 import { expectUniqueViolation, forEachDatabase } from '../support/databases';
-import { CA_PASSPHRASE, NOW, subjectOf, THREE_YEARS_LATER } from './support';
+import { CA_PASSPHRASE, NOW, run, subjectOf, THREE_YEARS_LATER, write } from './support';
 
 const PASSWORD = 'Osaka-2026!pass';
 const DAY_MS = 86_400_000;
-// One CA folder for both databases: the keys are made once, each database gets its own certificates and CRLs.
+// The folder earlier versions kept CAs in; empty here, so each database makes its own CAs.
 let caDir: string;
 
 beforeAll(() => {
@@ -206,7 +207,7 @@ forEachDatabase('the PKI engine', (database) => {
   });
 
   test('when the first CRL of a CA is asked for by several callers at once, then one is created and all get it', async () => {
-    // As on a new database whose CA exists on disk: no CRL row yet.
+    // As on a database whose CA was just imported: no CRL row yet.
     await database.db('certificate_revocation_lists').where({ profile: 'nissay' }).delete();
     const when = new Date(NOW.getTime() + 30 * DAY_MS);
     const crls = await Promise.all(Array.from({ length: 5 }, () => ca.crl('nissay', when)));
@@ -217,3 +218,111 @@ forEachDatabase('the PKI engine', (database) => {
     expect(Number(rows[0].crl_number)).toBe(1);
   });
 });
+
+forEachDatabase(
+  'the CAs shared by every process',
+  (database) => {
+    const profiles = buildProfiles({ publicUrl: 'https://certflow.example.jp' });
+    /** What another certflow process has: its own connection pool over the same database. */
+    const otherProcesses: Db[] = [];
+    const anotherProcess = () => {
+      const db = createDb(database.settings);
+      otherProcesses.push(db);
+      return db;
+    };
+    afterEach(async () => {
+      for (const db of otherProcesses.splice(0)) await db.destroy();
+    });
+    const authorityOver = (db: Db, dir = caDir, passphrase = CA_PASSPHRASE) =>
+      createCertificateAuthority({ store: createPkiStore(db), caDir: dir, caPassphrase: passphrase, dataKey: crypto.randomBytes(32), profiles });
+
+    test('when two processes set up the CAs at once on a new database, then each profile has one CA, the same for both, with one CRL', async () => {
+      const first = authorityOver(database.db);
+      const second = authorityOver(anotherProcess());
+      const inserts: string[] = [];
+      database.db.on('query', (q: { sql: string }) => /insert into .certificate_authorities/.test(q.sql) && inserts.push('first'));
+      otherProcesses[0]!.on('query', (q: { sql: string }) => /insert into .certificate_authorities/.test(q.sql) && inserts.push('second'));
+      const [a, b] = await Promise.all([first.ensureCas(NOW), second.ensureCas(NOW)]);
+
+      expect([...a.created, ...b.created].sort()).toEqual([...PROFILES].sort());
+      expect([...a.imported, ...b.imported]).toEqual([]);
+      expect(await database.db('certificate_authorities').count({ n: '*' }).then((r) => Number(r[0]!.n))).toBe(PROFILES.length);
+      for (const profile of PROFILES) {
+        const pem = await first.caCertificatePem(profile);
+        expect(await second.caCertificatePem(profile)).toBe(pem);
+        expect((await createPkiStore(database.db).findCa(profile))!.certificatePem).toBe(pem);
+        // What one signs, the other's CA certificate verifies: one CA, not two with the same name.
+        const issued = await second.issue({ requestId: `2026112500${profile === 'nissay' ? 1 : 2}0001`, ...subjectOf('emp501', profile), notBefore: NOW, notAfter: THREE_YEARS_LATER });
+        const caFile = write(caDir, `${database.kind}-${profile}-ca.pem`, pem);
+        const leafFile = write(caDir, `${database.kind}-${profile}-leaf.pem`, issued.certificatePem);
+        expect((await run('openssl', ['verify', '-CAfile', caFile, leafFile])).stdout).toContain(': OK');
+        const crls = await database.db('certificate_revocation_lists').where({ profile });
+        expect(crls.map((r) => Number(r.crl_number))).toEqual([1]);
+      }
+      // Both really raced: each tried to store its own CA at least once, and the unique profile kept one.
+      expect(new Set(inserts)).toEqual(new Set(['first', 'second']));
+    });
+
+    test('when a process read "no CA" just before another stored one, then its own CA is dropped and it uses the stored one', async () => {
+      const winner = authorityOver(database.db);
+      await winner.ensureCas(NOW);
+      const late = createPkiStore(anotherProcess());
+      const missedOnce = new Set<string>();
+      const racing = createCertificateAuthority({
+        store: { ...late, findCa: async (profile) => (missedOnce.has(profile) ? late.findCa(profile) : (missedOnce.add(profile), undefined)) },
+        caDir,
+        caPassphrase: CA_PASSPHRASE,
+        dataKey: crypto.randomBytes(32),
+        profiles,
+      });
+      expect(await racing.ensureCas(NOW)).toEqual({ created: [], imported: [] });
+      for (const profile of PROFILES) expect(await racing.caCertificatePem(profile)).toBe(await winner.caCertificatePem(profile));
+    });
+
+    test('when the data dir holds the CA files of an earlier version, then that CA is imported as it is and used, and the files are not read again', async () => {
+      const legacyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-legacy-ca-'));
+      try {
+        const files = await legacyCaFiles(legacyDir, 'kdanshinnet');
+        // A wrong passphrase stores nothing: the files stay the only copy until the right one is given.
+        await expect(authorityOver(database.db, legacyDir, 'not the passphrase at all').ensureCas(NOW)).rejects.toThrow(CaUnavailableError);
+        expect(await createPkiStore(database.db).findCa('kdanshinnet')).toBeUndefined();
+
+        const authority = authorityOver(database.db, legacyDir);
+        expect(await authority.ensureCas(NOW)).toEqual({ created: ['nissay'], imported: ['kdanshinnet'] });
+        const stored = (await createPkiStore(database.db).findCa('kdanshinnet'))!;
+        expect(stored.certificatePem).toBe(files.certificatePem);
+        expect(stored.encryptedKeyPem).toBe(files.keyPem);
+        expect(await authority.caCertificatePem('kdanshinnet')).toBe(files.certificatePem);
+        const issued = await authority.issue({ requestId: '202611250030001', ...subjectOf('emp502'), notBefore: NOW, notAfter: THREE_YEARS_LATER });
+        const leafFile = write(legacyDir, 'leaf.pem', issued.certificatePem);
+        expect((await run('openssl', ['verify', '-CAfile', path.join(legacyDir, 'kdanshinnet', 'ca-cert.pem'), leafFile])).stdout).toContain(': OK');
+
+        // Another process with another (empty) data dir uses the same CA: it is in the database now.
+        fs.rmSync(path.join(legacyDir, 'kdanshinnet'), { recursive: true });
+        const elsewhere = authorityOver(anotherProcess(), path.join(legacyDir, 'elsewhere'));
+        expect(await elsewhere.ensureCas(NOW)).toEqual({ created: [], imported: [] });
+        expect(await elsewhere.caCertificatePem('kdanshinnet')).toBe(files.certificatePem);
+      } finally {
+        fs.rmSync(legacyDir, { recursive: true, force: true });
+      }
+    });
+  },
+  { per: 'test' },
+);
+
+/** A CA as versions before the database left it, made by openssl: `<dir>/<profile>/ca-key.pem` (encrypted PKCS#8) and ca-cert.pem. */
+async function legacyCaFiles(dir: string, profile: Profile): Promise<{ certificatePem: string; keyPem: string }> {
+  const settings = buildProfiles({ publicUrl: 'https://certflow.example.jp' })[profile];
+  const folder = path.join(dir, profile);
+  fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const made = await run('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-sha256', '-days', '7300',
+    '-keyout', path.join(folder, 'ca-key.pem'), '-passout', `pass:${CA_PASSPHRASE}`, '-out', path.join(folder, 'ca-cert.pem'),
+    '-subj', `/C=${settings.caCountry}/O=${settings.caOrganization}/CN=${settings.caCommonName}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  expect(made.stderr).not.toMatch(/error/i);
+  const keyPem = fs.readFileSync(path.join(folder, 'ca-key.pem'), 'utf8');
+  expect(keyPem).toContain('-----BEGIN ENCRYPTED PRIVATE KEY-----');
+  return { certificatePem: fs.readFileSync(path.join(folder, 'ca-cert.pem'), 'utf8'), keyPem };
+}

@@ -1,4 +1,5 @@
-// Shared set-up for the PKI tests: a temp SQLite file and CA folder per test file, and the real consumers' CLIs.
+// Shared set-up for the PKI tests: a temp SQLite file (where the CAs live) and legacy CA folder per test file, and the
+// real consumers' CLIs.
 import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,6 +24,8 @@ export interface PkiFixture {
   dataKey: Buffer;
   caDir: string;
   authority(overrides?: ProfileOverrides): ReturnType<typeof createCertificateAuthority>;
+  /** A PKI store over a new, migrated, empty database in the fixture's folder (closed with the fixture): no CA yet. */
+  emptyStore(): Promise<PkiStore>;
   close(): Promise<void>;
 }
 
@@ -33,6 +36,7 @@ export async function createPkiFixture(name: string): Promise<PkiFixture> {
   const dataKey = crypto.randomBytes(32);
   const caDir = path.join(dir, 'ca');
   const store = createPkiStore(db);
+  const others: Db[] = [];
   return {
     dir,
     db,
@@ -47,7 +51,14 @@ export async function createPkiFixture(name: string): Promise<PkiFixture> {
         dataKey,
         profiles: buildProfiles({ publicUrl: 'https://certflow.example.jp', overrides: { kdanshinnet: overrides, nissay: overrides } }),
       }),
+    async emptyStore() {
+      const other = createDb({ client: 'sqlite', connection: path.join(dir, `empty-${others.length}.sqlite`) });
+      others.push(other);
+      await migrateToLatest(other);
+      return createPkiStore(other);
+    },
     async close() {
+      for (const other of others) await other.destroy();
       await db.destroy();
       fs.rmSync(dir, { recursive: true, force: true });
     },

@@ -1,6 +1,7 @@
-// Every migration runs up and back down on each supported database, leaving an empty schema that can be migrated again.
-import { migrateToLatest, rollbackAll, type Db } from '../../infra/db';
-import { forEachDatabase } from '../support/databases';
+// Every migration runs up and back down on each supported database, leaving an empty schema that can be migrated again;
+// several processes starting at once all end up on the latest schema.
+import { createDb, MIGRATION_LOCK_KEY, MigrationLockTimeout, migrateToLatest, rollbackAll, type Db } from '../../infra/db';
+import { forEachDatabase, useTestDatabase } from '../support/databases';
 
 /** Tables, indexes and sequences the migrations own (knex's own bookkeeping left out). */
 async function schemaObjects(db: Db): Promise<string[]> {
@@ -26,7 +27,19 @@ forEachDatabase(
       const created = await schemaObjects(db);
       const tables = created.filter((o) => /^(table|r):/.test(o)).map((o) => o.replace(/^[^:]+:/, ''));
       expect(tables).toEqual(
-        expect.arrayContaining(['users', 'requests', 'request_sequences', 'audit_events', 'issued_certificates', 'certificate_revocation_lists', 'mail_outbox', 'sealed_secrets']),
+        expect.arrayContaining([
+          'users',
+          'requests',
+          'request_sequences',
+          'audit_events',
+          'issued_certificates',
+          'certificate_revocation_lists',
+          'mail_outbox',
+          'sealed_secrets',
+          'web_sessions',
+          'rate_limit_hits',
+          'certificate_authorities',
+        ]),
       );
 
       await rollbackAll(db);
@@ -35,6 +48,69 @@ forEachDatabase(
       await migrateToLatest(db);
       expect(await schemaObjects(db)).toEqual(created);
     });
+
+    test('when several processes migrate a new database at once, then every one succeeds and each migration ran once', async () => {
+      const { db } = database;
+      // Each process has its own pool, as separate web and worker processes do.
+      const processes = [db, createDb(database.settings), createDb(database.settings)];
+      try {
+        await Promise.all(processes.map((p) => migrateToLatest(p)));
+      } finally {
+        for (const p of processes.slice(1)) await p.destroy();
+      }
+      const ran = (await db('knex_migrations').select('name')).map((r: { name: string }) => r.name);
+      expect(ran.sort()).toEqual([...new Set(ran)].sort());
+      expect(ran).toHaveLength(4);
+      expect(await db('knex_migrations_lock').select('is_locked')).toEqual([{ is_locked: 0 }]);
+    });
+
+    test("when knex's migration lock stays taken, then a start waits for it, carries on once it is free, and gives up with a clear error", async () => {
+      const { db } = database;
+      await migrateToLatest(db);
+      await db('knex_migrations_lock').update({ is_locked: 1 });
+      const started = Date.now();
+      const refused = await migrateToLatest(db, { waitMs: 600 }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(MigrationLockTimeout);
+      expect((refused as Error).message).toMatch(/still locked by another process after \d+ s; .*update knex_migrations_lock set is_locked = 0/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+
+      setTimeout(() => void db('knex_migrations_lock').update({ is_locked: 0 }).then(() => undefined), 500);
+      const waited = Date.now();
+      await migrateToLatest(db, { waitMs: 20_000 });
+      expect(Date.now() - waited).toBeGreaterThanOrEqual(450);
+      expect(await db('knex_migrations_lock').select('is_locked')).toEqual([{ is_locked: 0 }]);
+    });
   },
-  { migrate: false },
+  { migrate: false, per: 'test' },
 );
+
+describe('migrations on postgresql behind another migrating process', () => {
+  const database = useTestDatabase('postgresql', { migrate: false });
+
+  test('when another process holds the migration lock for longer than the wait, then the start fails with the clear error', async () => {
+    const holder = createDb(database.settings);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const locked = new Promise<void>((resolve, reject) => {
+      holder
+        .transaction(async (trx) => {
+          await trx.raw('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK_KEY]);
+          resolve();
+          await held;
+        })
+        .catch(reject);
+    });
+    try {
+      await locked;
+      const refused = await migrateToLatest(database.db, { waitMs: 500 }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(MigrationLockTimeout);
+      expect(await schemaObjects(database.db)).toEqual([]);
+      release();
+      await migrateToLatest(database.db);
+      expect((await schemaObjects(database.db)).length).toBeGreaterThan(0);
+    } finally {
+      release();
+      await holder.destroy();
+    }
+  });
+});

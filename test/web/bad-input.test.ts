@@ -7,10 +7,13 @@ import { PKCS12_PASSWORD_MESSAGES_JA } from '../../engines/pki';
 import { MESSAGES, REFUSALS_JA } from '../../api/web/messages';
 import { statusQuery } from '../../workflows/definitions';
 import { readEnrollmentMails, registerUser, startWebHarness, tlsRequest, waitFor, type RegisteredUser, type WebHarness } from './harness';
+import { holdsAny, pkcs12Pieces, sqliteBytes } from '../support/secrets';
 import { errorText, Visitor } from './visitor';
 
 const DAY = 86_400_000;
-const IDLE_MS = 1500;
+// Short enough to wait out, long enough for a key retrieval (key generation, PKCS#12, the session written on SQLite's one
+// connection) on a loaded machine, which would otherwise count as idle time.
+const IDLE_MS = 3000;
 
 describe('bad input on the user pages', () => {
   let h: WebHarness;
@@ -72,6 +75,42 @@ describe('bad input on the user pages', () => {
     expect(replayed.status).toBe(403);
   });
 
+  it('when the login page is viewed and posted without a login, then no session is stored; a login stores one', async () => {
+    const sids = async () => new Set<string>(await h.runtime.db('web_sessions').pluck('sid'));
+    const before = await sids();
+    const added = async () => [...(await sids())].filter((sid) => !before.has(sid));
+    for (let i = 0; i < 25; i++) expect((await new Visitor(h.httpUrl).get('/enroll/kdanshinnet/login')).status).toBe(200);
+    const v = new Visitor(h.httpUrl);
+    for (let i = 0; i < 3; i++) await v.get('/enroll/kdanshinnet/login');
+    expect((await v.login('kdanshinnet', 'nobody77', 'wrong-password')).status).toBe(401);
+    expect(await added()).toEqual([]);
+    const loggedIn = await v.login('kdanshinnet', alice.userId, alice.password);
+    expect(loggedIn.status).toBe(303);
+    expect(await added()).toHaveLength(1);
+    // The plain listener's own cookie (the TLS listener shares the store, not its cookie settings).
+    const cookie = loggedIn.res.headers.getSetCookie().find((c) => c.startsWith('certflow.enroll='));
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).not.toMatch(/Secure/);
+    expect((await v.get('/enroll/kdanshinnet/')).status).toBe(200);
+  });
+
+  it('when a login form is posted after its time or with a forged token, then the page of a stale form comes back with 403 and a fresh form', async () => {
+    const login = '/enroll/kdanshinnet/login';
+    const v = new Visitor(h.httpUrl);
+    const stale = await v.token(login);
+    await new Promise((r) => setTimeout(r, IDLE_MS + 300));
+    const expired = await v.post(login, { formToken: stale, userId: alice.userId, password: alice.password });
+    expect(expired.status).toBe(403);
+    expect(errorText(expired.body)).toBe(MESSAGES.formTokenInvalid);
+    const [issuedAt, signature] = (await v.token(login)).split('.');
+    const forgedSignature = `${signature!.slice(0, -4)}${signature!.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    const forged = await v.post(login, { formToken: `${issuedAt}.${forgedSignature}`, userId: alice.userId, password: alice.password });
+    expect(forged.status).toBe(403);
+    expect(errorText(forged.body)).toBe(MESSAGES.formTokenInvalid);
+    const fresh = /name="formToken" value="([^"]+)"/.exec(forged.body)?.[1];
+    expect((await v.post(login, { formToken: fresh!, userId: alice.userId, password: alice.password })).status).toBe(303);
+  });
+
   it('when pages behind the login are opened without one, then the page says to start again from the mail', async () => {
     for (const p of ['/enroll/kdanshinnet/', '/enroll/kdanshinnet/key', '/enroll/kdanshinnet/download']) {
       const r = await new Visitor(h.httpUrl).get(p);
@@ -116,8 +155,13 @@ describe('bad input on the user pages', () => {
     const submitted = await v.post('/enroll/kdanshinnet/key', { formToken: await v.token('/enroll/kdanshinnet/key'), requestId: alice.requestId, password, passwordConfirmation: password });
     expect(submitted).toMatchObject({ status: 303, location: '/enroll/kdanshinnet/download' });
     const downloadToken = await v.token('/enroll/kdanshinnet/download');
+    // Until Download the PKCS#12 waits in the session, in the database: sealed, so no piece of it is there in clear.
+    const waiting = sqliteBytes(h.runtime.config.db.connection);
+    expect(waiting.includes(Buffer.from('"sealedPkcs12"'))).toBe(true);
     const download = await v.post('/enroll/kdanshinnet/download', { formToken: downloadToken });
     expect(download.status).toBe(200);
+    const pkcs12 = Buffer.from(await download.res.clone().arrayBuffer());
+    expect(holdsAny(waiting, pkcs12Pieces(pkcs12))).toBe(false);
     expect(download.res.headers.get('content-type')).toBe('application/x-pkcs12');
     expect(download.res.headers.get('content-disposition')).toMatch(/^attachment; filename="?emp101\.p12"?$/);
     const file = path.join(h.dir, 'alice.p12');

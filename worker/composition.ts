@@ -128,6 +128,7 @@ export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Prom
     logger: o.logger,
     routers: [createSupportRouter({ ...domain, apiTokens: config.apiTokens }), createWebRouter(webDeps)],
     renderErrorPage,
+    processName: config.processName,
   });
   const tlsServer = o.serverCertificate ? await createTlsServer({ ...webDeps, serverCertificate: o.serverCertificate }) : undefined;
   return { domain, app, tlsServer };

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createDb } from '../infra/db';
 import { freePort } from '../infra/ports';
+import { isRunning, stopChild } from './child-process';
 
 export interface PostgresOptions {
   /** Holds data/ (initdb'd when it has no cluster yet), postgres.log and the server's socket. */
@@ -87,7 +88,6 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresServer>
   }
 
   let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
   let port = o.port;
 
   const launch = async (): Promise<void> => {
@@ -104,22 +104,20 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresServer>
     const started = spawn(bin.postgres, args, { ...asOwner, stdio: ['ignore', log, log] } as Parameters<typeof spawn>[2]);
     fs.closeSync(log);
     child = started;
-    exited = new Promise((resolve) => started.once('exit', () => resolve()));
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (started.exitCode !== null || started.signalCode !== null) {
+      if (!isRunning(started)) {
         throw new Error(`PostgreSQL exited during start-up (port ${port}); last lines of ${logFile}:\n${tail(logFile)}`);
       }
       if (acceptsConnections(dataDir, started.pid!)) return;
       if (Date.now() > deadline) {
-        started.kill('SIGQUIT');
+        await stopChild(started, 'SIGQUIT');
         throw new Error(`PostgreSQL did not answer on 127.0.0.1:${port} within 60 s; last lines of ${logFile}:\n${tail(logFile)}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
   };
   const url = () => `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
 
   if (port) {
     await launch();
@@ -131,7 +129,6 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresServer>
         await launch();
         break;
       } catch (err) {
-        await exited;
         if (attempt === 3) throw err;
       }
     }
@@ -147,15 +144,12 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresServer>
     dir,
     logFile,
     async start() {
-      if (!running()) await launch();
+      if (!isRunning(child)) await launch();
     },
-    async stop() {
-      if (!running()) return;
-      child!.kill('SIGINT');
-      await exited;
-    },
+    // SIGINT: PostgreSQL's fast shutdown; a minute later, SIGKILL.
+    stop: () => stopChild(child, 'SIGINT', 60_000),
     stopNow() {
-      if (running()) child!.kill('SIGQUIT');
+      if (isRunning(child)) child.kill('SIGQUIT');
       stopLeftover('immediate');
     },
   };

@@ -38,12 +38,21 @@ export async function ensureNamespace(connection: Connection, namespace: string,
 }
 
 /** Adds those of certflow's search attributes the namespace lacks; the names added. */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
-  const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
-  const missing = Object.fromEntries(Object.entries(searchAttributeIndexTypes()).filter(([name]) => !known.has(name)));
-  if (Object.keys(missing).length) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
-  return Object.keys(missing);
+export async function ensureSearchAttributes(connection: Connection, namespace: string, timeoutMs = 60_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const existing = await connection.operatorService.listSearchAttributes({ namespace });
+      const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
+      const missing = Object.fromEntries(Object.entries(searchAttributeIndexTypes()).filter(([name]) => !known.has(name)));
+      if (Object.keys(missing).length) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
+      return Object.keys(missing);
+    } catch (err) {
+      // A namespace just registered reaches the frontend's namespace cache a few seconds later.
+      if (!isGrpcServiceError(err) || err.code !== GRPC_NOT_FOUND || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { stopChild } from '../../worker/child-process';
 import { waitForPort } from '../../worker/temporal-dev-server';
 
 export interface NginxOptions {
@@ -119,13 +120,7 @@ export async function startNginx(o: NginxOptions): Promise<Nginx> {
   if (!up) throw new Error(`nginx exited during start-up: ${stderr.trim() || fs.readFileSync(errorLog, 'utf8').trim().split('\n').slice(-5).join('\n')}`);
   return {
     configFile,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      // SIGQUIT: graceful — requests in flight finish, then the workers exit.
-      child.kill('SIGQUIT');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    },
+    // SIGQUIT: graceful — requests in flight finish, then the workers exit.
+    stop: () => stopChild(child, 'SIGQUIT'),
   };
 }

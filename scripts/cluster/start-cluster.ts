@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../worker/config';
 import { startDevMailbox } from '../../worker/dev-mailbox';
 import { withDevSecrets } from '../../worker/dev-secrets';
 import { databaseUrl, ensureDatabases, startPostgres } from '../../worker/postgres-cluster';
+import { isRunning, stopChild } from '../../worker/child-process';
 import { assertPortFree } from '../../worker/temporal-dev-server';
 import { startNginx } from './nginx';
 import { startTemporalServer, TEMPORAL_INTERNAL_PORTS } from './temporal-server';
@@ -257,7 +258,7 @@ function managedProcess(o: {
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let stopping = false;
-  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const running = () => isRunning(child);
 
   const start = async () => {
     stopping = false;
@@ -305,11 +306,9 @@ function managedProcess(o: {
 
   const stop = async () => {
     stopping = true;
-    if (!running()) return exited;
-    child!.kill('SIGTERM');
-    const killer = setTimeout(() => child!.kill('SIGKILL'), 20_000);
+    await stopChild(child, 'SIGTERM', 20_000);
+    // The exit handler has written the log's end.
     await exited;
-    clearTimeout(killer);
   };
 
   return {

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { createDb } from '../../infra/db';
+import { isRunning, stopChild } from '../../worker/child-process';
 import { assertPortFree, waitForPort } from '../../worker/temporal-dev-server';
 import { ensureNamespace, ensureSearchAttributes, waitForNamespaceReady } from '../../worker/temporal-namespace';
 
@@ -53,8 +54,6 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
   await setUpSchema(bin, o);
 
   let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
 
   const launch = async () => {
     // A server left running on this port (an earlier run killed) would pass for this one.
@@ -63,7 +62,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
     const started = spawn(bin.server, ['--config-file', configFile, '--allow-no-auth', 'start'], { cwd: o.dir, stdio: ['ignore', log, log] });
     fs.closeSync(log);
     child = started;
-    exited = new Promise((resolve) => started.once('exit', () => resolve()));
+    const exited = new Promise<void>((resolve) => started.once('exit', () => resolve()));
     try {
       const up = await Promise.race([waitForPort(HOST, o.port, 60_000).then(() => true), exited.then(() => false)]);
       if (!up) throw new Error(`the Temporal Server exited during start-up; last lines of ${logFile}:\n${tail(logFile)}`);
@@ -80,20 +79,14 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
       throw err;
     }
   };
-  const stop = async () => {
-    if (!running()) return;
-    child!.kill('SIGTERM');
-    const killer = setTimeout(() => child!.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(killer);
-  };
+  const stop = () => stopChild(child, 'SIGTERM', 15_000);
 
   await launch();
   return {
     address: `${HOST}:${o.port}`,
     logFile,
     async start() {
-      if (!running()) await launch();
+      if (!isRunning(child)) await launch();
     },
     stop,
   };

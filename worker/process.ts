@@ -117,11 +117,13 @@ function readSetting(file: string, setting: string): Buffer {
  * and all) and the HTTP and TLS listeners (roles web and all). Everything started is registered with `lifecycle`.
  */
 export async function startCertflowProcess(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+  const web = config.role !== 'worker';
+  // The configured files first: a wrong path stops start-up before anything connects.
+  const connectionOptions = temporalConnectionOptions(config);
+  const serverCertificate = web ? await loadServerCertificate(config) : undefined;
   const runtime = await createRuntime(config);
   lifecycle.onStop(() => runtime.close());
-  const connectionOptions = temporalConnectionOptions(config);
 
-  const web = config.role !== 'worker';
   const connection = web ? await Connection.connect(connectionOptions) : undefined;
   if (connection) lifecycle.onStop(() => connection.close());
 
@@ -150,7 +152,7 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
       client: new Client({ connection, namespace: config.temporal.namespace }),
       connection,
       logger,
-      serverCertificate: await loadServerCertificate(config),
+      serverCertificate,
     });
     for (const [server, port] of [[http.createServer(app), config.http.port], [tlsServer!, config.http.tlsPort]] as const) {
       await new Promise<void>((resolve) => server.listen(port, config.http.host, resolve));

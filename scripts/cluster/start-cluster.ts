@@ -306,9 +306,12 @@ function managedProcess(o: {
 
   const stop = async () => {
     stopping = true;
-    await stopChild(child, 'SIGTERM', 20_000);
+    const last = child;
+    const wasRunning = isRunning(last);
+    await stopChild(last, 'SIGTERM', 20_000);
     // The exit handler has written the log's end.
     await exited;
+    if (wasRunning && last?.signalCode === 'SIGKILL') o.log(`${o.name} (pid ${last.pid}) did not stop within 20 s of SIGTERM; killed`);
   };
 
   return {

@@ -182,6 +182,8 @@ describe('npm run start:cluster', () => {
     const pids = cluster!.processes.map((p) => p.pid);
     await cluster!.stop();
     expect(pids.filter(alive)).toEqual([]);
+    // Each process drained and exited on SIGTERM; none needed SIGKILL.
+    expect(events.filter((e) => e.includes('killed'))).toEqual([]);
     await Promise.all([ports.http, ports.tls, ports.postgres, ports.temporal].map((p) => assertPortFree('127.0.0.1', p, `port ${p}`)));
 
     await start('warmStartSeconds');

@@ -107,13 +107,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
   const log = options.log ?? ((line: string) => console.error(`[cluster] ${line}`));
   const useMailbox = options.mailbox ?? true;
-  const layout = [
-    ...Array.from({ length: options.workers ?? 2 }, (_, i) => ({ name: `worker-${i + 1}`, role: 'worker' as const })),
-    ...Array.from({ length: options.webs ?? 2 }, (_, i) => ({ name: `web-${i + 1}`, role: 'web' as const })),
-  ].map((p, n) => {
-    const web = p.role === 'web' ? Number(p.name.split('-')[1]) - 1 : undefined;
-    return { ...p, ports: { ...(web !== undefined && { http: ports.web + 2 * web, tls: ports.web + 2 * web + 1 }), ops: ports.ops + n } };
-  });
+  const workers = Array.from({ length: options.workers ?? 2 }, (_, i) => ({ name: `worker-${i + 1}`, role: 'worker' as const, ports: {} }));
+  const webs = Array.from({ length: options.webs ?? 2 }, (_, i) => ({
+    name: `web-${i + 1}`,
+    role: 'web' as const,
+    ports: { http: ports.web + 2 * i, tls: ports.web + 2 * i + 1 },
+  }));
+  const layout = [...workers, ...webs].map((p, n) => ({ ...p, ports: { ...p.ports, ops: ports.ops + n } }));
 
   await assertPortsFree(ports, layout, useMailbox);
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });

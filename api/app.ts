@@ -17,12 +17,21 @@ export interface AppDeps {
   routers?: Router[];
   /** Renders an error as an HTML page for browsers; JSON otherwise. */
   renderErrorPage?: (err: HttpError) => string | undefined;
+  /** Sent as X-Certflow-Process on every response, so a load balancer's spread can be seen; unset, no header. */
+  processName?: string;
 }
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  const { processName } = deps;
+  if (processName) {
+    app.use((_req, res, next) => {
+      res.set('X-Certflow-Process', processName);
+      next();
+    });
+  }
   if (deps.requestDuration) app.use(measureRequests(deps.requestDuration, 'http'));
   app.use(createOpsRouter(deps.ops));
   for (const router of deps.routers ?? []) app.use(router);

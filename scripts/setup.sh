@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One set-up for `npm start` and `npm test`: dependencies, Temporal binaries, and (for tests) the system tools
-# the real consumers need. Idempotent and quick when everything is already there.
+# One set-up for `npm start`, `npm test` (--test) and `npm run start:cluster` (--cluster): dependencies, Temporal
+# binaries, and the system tools the real consumers need. Idempotent and quick when everything is already there.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -14,22 +14,43 @@ fi
 
 scripts/install-temporal.sh
 
+# Installs the Debian packages named, as root with apt-get; otherwise stops naming them.
+apt_install() { # <what needs them> <package>...
+  local what="$1"; shift
+  [ $# -gt 0 ] || return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian packages: $*"
+    apt-get update -qq >&2 || log "apt-get update failed; trying the install anyway"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+  else
+    log "FAILED: $what need(s) Debian packages $*; install them (apt-get install $*) and run again"
+    exit 1
+  fi
+}
+
+has_postgres() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+
 if [ "${1:-}" = "--test" ]; then
   missing=()
   command -v pk12util >/dev/null 2>&1 || missing+=(libnss3-tools)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-  command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  has_postgres || missing+=(postgresql)
   # A Japanese font, so the browser tests' screenshots show the pages' text rather than boxes.
   [ -n "$(fc-list :lang=ja 2>/dev/null)" ] || missing+=(fonts-ipafont-gothic)
-  if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      log "installing Debian packages: ${missing[*]}"
-      apt-get update -qq >&2 || log "apt-get update failed; trying the install anyway"
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-    else
-      log "FAILED: the tests need Debian packages ${missing[*]}; install them (apt-get install ${missing[*]}) and run again"
-      exit 1
-    fi
+  apt_install "the tests" ${missing[@]+"${missing[@]}"}
+fi
+
+# `npm run start:cluster`: PostgreSQL, nginx with its stream module (TLS passthrough), the Temporal Server.
+if [ "${1:-}" = "--cluster" ]; then
+  missing=()
+  has_postgres || missing+=(postgresql)
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  # Debian builds the stream module as a dynamic module in its own package; a static one shows in `nginx -V`.
+  if [ ! -f /usr/lib/nginx/modules/ngx_stream_module.so ] \
+    && ! { /usr/sbin/nginx -V 2>&1 | grep -Eq -- '--with-stream( |$)'; }; then
+    missing+=(libnginx-mod-stream)
   fi
+  apt_install "the cluster" ${missing[@]+"${missing[@]}"}
+  scripts/install-temporal-server.sh
 fi

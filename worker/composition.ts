@@ -186,6 +186,7 @@ export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Prom
     requestDuration: metrics.httpRequestDuration,
     routers: [createSupportRouter({ ...domain, apiTokens: config.apiTokens }), createWebRouter(webDeps)],
     renderErrorPage,
+    processName: config.processName,
   });
   const tlsServer = o.serverCertificate
     ? await createTlsServer({ ...webDeps, serverCertificate: o.serverCertificate, requestDuration: metrics.httpRequestDuration })

@@ -6,18 +6,32 @@ import type { ApiToken } from '../api/support/auth';
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+/** A secret has no default: `npm start` generates development values, production sets them. */
+const secret = <T extends z.ZodType>(inner: T) =>
+  z.unknown().refine((v) => v !== undefined && v !== '', 'is not set (a secret: set it in the environment; `npm start` generates development values)').pipe(inner);
+const file = z.string().min(1).optional();
+
 const roleToken = z.object({ token: z.string().min(24), role: z.enum(['support', 'admin']), agent: z.string().min(1) });
 
 const schema = z.object({
+  CERTFLOW_ROLE: z.enum(['web', 'worker', 'all']).default('all'),
+  CERTFLOW_PROCESS_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores').optional(),
   CERTFLOW_DATA_DIR: z.string().min(1).default('var'),
   CERTFLOW_PUBLIC_URL: z.string().url().optional(),
   CERTFLOW_TLS_PUBLIC_URL: z.string().url().optional(),
   CERTFLOW_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   CERTFLOW_HTTP_PORT: port.default(3000),
   CERTFLOW_TLS_PORT: port.default(3443),
+  CERTFLOW_TLS_CERT_FILE: file,
+  CERTFLOW_TLS_KEY_FILE: file,
+  CERTFLOW_OPS_PORT: port.default(9464),
   CERTFLOW_TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
   CERTFLOW_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   CERTFLOW_TEMPORAL_UI_PORT: port.default(8233),
+  CERTFLOW_TEMPORAL_TLS_CERT_FILE: file,
+  CERTFLOW_TEMPORAL_TLS_KEY_FILE: file,
+  CERTFLOW_TEMPORAL_TLS_CA_FILE: file,
+  CERTFLOW_TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow'),
   CERTFLOW_DB_CLIENT: z.enum(['sqlite', 'pg']).default('sqlite'),
   CERTFLOW_DB_URL: z.string().min(1).optional(),
@@ -32,9 +46,9 @@ const schema = z.object({
   CERTFLOW_SUPPORT_EMAIL: z.string().min(3).default('danshinnet-sc@nissay-it.co.jp'),
   CERTFLOW_SUPPORT_HOURS: z.string().min(1).default('月～金曜日 9:00～17:30（祝日、12/31～1/3を除く）'),
   CERTFLOW_MANUAL_URL: z.string().url().default('http://entry-kiko.danshin-net.com/'),
-  CERTFLOW_CA_PASSPHRASE: z.string().min(12, 'must be at least 12 characters'),
-  CERTFLOW_DATA_KEY: z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters (a 256-bit key)'),
-  CERTFLOW_SESSION_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  CERTFLOW_CA_PASSPHRASE: secret(z.string().min(12, 'must be at least 12 characters')),
+  CERTFLOW_DATA_KEY: secret(z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters (a 256-bit key)')),
+  CERTFLOW_SESSION_SECRET: secret(z.string().min(32, 'must be at least 32 characters')),
   CERTFLOW_API_TOKENS: z
     .string()
     .transform((raw, ctx) => {
@@ -50,14 +64,42 @@ const schema = z.object({
   CERTFLOW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** What one process runs: the HTTP and TLS listeners, the Temporal worker, or both. */
+export type Role = 'web' | 'worker' | 'all';
+
+/** Settings given as a pair: both or neither. */
+const PAIRS = [
+  ['CERTFLOW_TLS_CERT_FILE', 'CERTFLOW_TLS_KEY_FILE'],
+  ['CERTFLOW_TEMPORAL_TLS_CERT_FILE', 'CERTFLOW_TEMPORAL_TLS_KEY_FILE'],
+] as const;
 
 export interface Config {
+  role: Role;
+  /** Names this process in the X-Certflow-Process response header and its logs; unset, no header. */
+  processName?: string;
   dataDir: string;
   publicUrl: string;
   /** Base URL of the TLS client-authentication listener (renewal, resume, portal gate). */
   tlsPublicUrl: string;
-  http: { host: string; port: number; tlsPort: number };
-  temporal: { address: string; namespace: string; uiPort: number; taskQueue: string; devServerDbFile: string };
+  http: {
+    host: string;
+    port: number;
+    tlsPort: number;
+    /** The TLS listener's certificate, shared by every web process; unset, one is generated in serverCertificateDir. */
+    serverCertificateFiles?: { certFile: string; keyFile: string };
+    serverCertificateDir: string;
+  };
+  temporal: {
+    address: string;
+    namespace: string;
+    uiPort: number;
+    taskQueue: string;
+    devServerDbFile: string;
+    /** TLS to an existing cluster or Temporal Cloud; unset, plain gRPC. */
+    tls?: { clientCertFile?: string; clientKeyFile?: string; caFile?: string; serverName?: string };
+  };
+  /** The ops listener (/healthz, /readyz, /metrics) of a process without the HTTP side. */
+  ops: { port: number };
   db: { client: 'sqlite' | 'pg'; connection: string };
   smtp: { host: string; port: number; secure: boolean; user?: string; password?: string; from: string };
   mailbox: { webPort: number };
@@ -78,27 +120,50 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
-  }
+  const problems = [
+    ...(parsed.error?.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`) ?? []),
+    ...PAIRS.flatMap(([a, b]) => (!env[a] === !env[b] ? [] : [`${env[a] ? b : a}: is required when ${env[a] ? a : b} is set (give both or neither)`])),
+  ];
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   const dataDir = path.resolve(e.CERTFLOW_DATA_DIR);
+  const temporalTls = [e.CERTFLOW_TEMPORAL_TLS_CERT_FILE, e.CERTFLOW_TEMPORAL_TLS_CA_FILE, e.CERTFLOW_TEMPORAL_TLS_SERVER_NAME].some(Boolean)
+    ? {
+        clientCertFile: resolved(e.CERTFLOW_TEMPORAL_TLS_CERT_FILE),
+        clientKeyFile: resolved(e.CERTFLOW_TEMPORAL_TLS_KEY_FILE),
+        caFile: resolved(e.CERTFLOW_TEMPORAL_TLS_CA_FILE),
+        serverName: e.CERTFLOW_TEMPORAL_TLS_SERVER_NAME,
+      }
+    : undefined;
   const db =
     e.CERTFLOW_DB_CLIENT === 'pg'
       ? { client: 'pg' as const, connection: requireValue(e.CERTFLOW_DB_URL, 'CERTFLOW_DB_URL', 'is required when CERTFLOW_DB_CLIENT=pg') }
       : { client: 'sqlite' as const, connection: e.CERTFLOW_DB_URL ?? path.join(dataDir, 'certflow.sqlite') };
   return {
+    role: e.CERTFLOW_ROLE,
+    processName: e.CERTFLOW_PROCESS_NAME,
     dataDir,
     publicUrl: (e.CERTFLOW_PUBLIC_URL ?? `http://localhost:${e.CERTFLOW_HTTP_PORT}`).replace(/\/$/, ''),
     tlsPublicUrl: (e.CERTFLOW_TLS_PUBLIC_URL ?? `https://localhost:${e.CERTFLOW_TLS_PORT}`).replace(/\/$/, ''),
-    http: { host: e.CERTFLOW_HTTP_HOST, port: e.CERTFLOW_HTTP_PORT, tlsPort: e.CERTFLOW_TLS_PORT },
+    http: {
+      host: e.CERTFLOW_HTTP_HOST,
+      port: e.CERTFLOW_HTTP_PORT,
+      tlsPort: e.CERTFLOW_TLS_PORT,
+      serverCertificateFiles:
+        e.CERTFLOW_TLS_CERT_FILE && e.CERTFLOW_TLS_KEY_FILE
+          ? { certFile: path.resolve(e.CERTFLOW_TLS_CERT_FILE), keyFile: path.resolve(e.CERTFLOW_TLS_KEY_FILE) }
+          : undefined,
+      serverCertificateDir: path.join(dataDir, 'tls'),
+    },
     temporal: {
       address: e.CERTFLOW_TEMPORAL_ADDRESS,
       namespace: e.CERTFLOW_TEMPORAL_NAMESPACE,
       uiPort: e.CERTFLOW_TEMPORAL_UI_PORT,
       taskQueue: e.CERTFLOW_TASK_QUEUE,
       devServerDbFile: path.join(dataDir, 'temporal.sqlite'),
+      tls: temporalTls,
     },
+    ops: { port: e.CERTFLOW_OPS_PORT },
     db,
     smtp: {
       host: e.CERTFLOW_SMTP_HOST,
@@ -121,6 +186,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiTokens: e.CERTFLOW_API_TOKENS,
     logLevel: e.CERTFLOW_LOG_LEVEL,
   };
+}
+
+function resolved(file: string | undefined): string | undefined {
+  return file ? path.resolve(file) : undefined;
 }
 
 function requireValue(value: string | undefined, name: string, message: string): string {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions';
+import { stopChild } from './child-process';
 
 export interface DevServerOptions {
   binary: string;
@@ -42,13 +43,7 @@ export async function startTemporalDevServer(o: DevServerOptions): Promise<Runni
   if (!ready) throw new Error(`the Temporal dev server exited during start-up; see ${o.logFile}`);
   return {
     process: child,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    },
+    stop: () => stopChild(child),
   };
 }
 

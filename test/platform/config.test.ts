@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../../worker/config';
 import { testEnv } from '../support/config';
 
@@ -33,5 +34,81 @@ describe('configuration', () => {
     const env = testEnv();
     delete (env as Record<string, string | undefined>).CERTFLOW_CA_PASSPHRASE;
     expect(() => loadConfig(env)).toThrow(/CERTFLOW_CA_PASSPHRASE/);
+  });
+
+  it('when nothing says otherwise, then the process runs both roles, generates its TLS certificate and serves ops on 9464', () => {
+    const config = loadConfig(testEnv());
+    expect(config.role).toBe('all');
+    expect(config.processName).toBeUndefined();
+    expect(config.http.serverCertificateFiles).toBeUndefined();
+    expect(config.http.serverCertificateDir).toBe(path.join(config.dataDir, 'tls'));
+    expect(config.temporal.tls).toBeUndefined();
+    expect(config.ops.port).toBe(9464);
+  });
+
+  it('when a role, certificate files, Temporal mTLS and an ops port are given, then they are read, paths made absolute', () => {
+    const config = loadConfig(
+      testEnv({
+        CERTFLOW_ROLE: 'worker',
+        CERTFLOW_PROCESS_NAME: 'worker-2',
+        CERTFLOW_TLS_CERT_FILE: 'tls/server.pem',
+        CERTFLOW_TLS_KEY_FILE: '/etc/certflow/server-key.pem',
+        CERTFLOW_TEMPORAL_TLS_CERT_FILE: '/etc/certflow/temporal.pem',
+        CERTFLOW_TEMPORAL_TLS_KEY_FILE: '/etc/certflow/temporal.key',
+        CERTFLOW_TEMPORAL_TLS_CA_FILE: '/etc/certflow/temporal-ca.pem',
+        CERTFLOW_TEMPORAL_TLS_SERVER_NAME: 'certflow.a1b2c.tmprl.cloud',
+        CERTFLOW_OPS_PORT: '9500',
+      }),
+    );
+    expect(config.role).toBe('worker');
+    expect(config.processName).toBe('worker-2');
+    expect(config.http.serverCertificateFiles).toEqual({ certFile: path.resolve('tls/server.pem'), keyFile: '/etc/certflow/server-key.pem' });
+    expect(config.temporal.tls).toEqual({
+      clientCertFile: '/etc/certflow/temporal.pem',
+      clientKeyFile: '/etc/certflow/temporal.key',
+      caFile: '/etc/certflow/temporal-ca.pem',
+      serverName: 'certflow.a1b2c.tmprl.cloud',
+    });
+    expect(config.ops.port).toBe(9500);
+  });
+
+  it('when only a CA file is given for Temporal, then the connection is TLS without a client certificate', () => {
+    const config = loadConfig(testEnv({ CERTFLOW_TEMPORAL_TLS_CA_FILE: '/etc/certflow/temporal-ca.pem' }));
+    expect(config.temporal.tls).toEqual({ caFile: '/etc/certflow/temporal-ca.pem' });
+  });
+
+  it.each([
+    [{ CERTFLOW_TLS_CERT_FILE: 'a.pem' }, 'CERTFLOW_TLS_KEY_FILE: is required when CERTFLOW_TLS_CERT_FILE is set'],
+    [{ CERTFLOW_TLS_KEY_FILE: 'a.key' }, 'CERTFLOW_TLS_CERT_FILE: is required when CERTFLOW_TLS_KEY_FILE is set'],
+    [{ CERTFLOW_TEMPORAL_TLS_CERT_FILE: 'c.pem' }, 'CERTFLOW_TEMPORAL_TLS_KEY_FILE: is required when CERTFLOW_TEMPORAL_TLS_CERT_FILE is set'],
+    [{ CERTFLOW_TEMPORAL_TLS_KEY_FILE: 'c.key' }, 'CERTFLOW_TEMPORAL_TLS_CERT_FILE: is required when CERTFLOW_TEMPORAL_TLS_KEY_FILE is set'],
+  ])('when one half of a certificate pair is given (%o), then the other half is named', (overrides, message) => {
+    expect(() => loadConfig(testEnv(overrides))).toThrow(message);
+  });
+
+  it('when the role, the process name or the ops port is bad, then each is named', () => {
+    const attempt = () => loadConfig(testEnv({ CERTFLOW_ROLE: 'both', CERTFLOW_PROCESS_NAME: 'web 1', CERTFLOW_OPS_PORT: '-1' }));
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (err) {
+      expect((err as ConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['CERTFLOW_OPS_PORT', 'CERTFLOW_PROCESS_NAME', 'CERTFLOW_ROLE']);
+    }
+  });
+
+  it('when the secrets are missing, then each is named as not set, together with any other bad value', () => {
+    const env: Record<string, string | undefined> = testEnv({ CERTFLOW_TLS_CERT_FILE: 'a.pem' });
+    for (const name of ['CERTFLOW_CA_PASSPHRASE', 'CERTFLOW_DATA_KEY', 'CERTFLOW_SESSION_SECRET']) delete env[name];
+    try {
+      loadConfig(env);
+      throw new Error('loadConfig accepted a configuration without secrets');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const problems = (err as ConfigError).problems;
+      for (const name of ['CERTFLOW_CA_PASSPHRASE', 'CERTFLOW_DATA_KEY', 'CERTFLOW_SESSION_SECRET']) {
+        expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}: is not set`)));
+      }
+      expect(problems).toContainEqual(expect.stringMatching(/^CERTFLOW_TLS_KEY_FILE: is required/));
+    }
   });
 });

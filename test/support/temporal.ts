@@ -2,8 +2,8 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { temporal } from '@temporalio/proto';
-import { CertNotAfter, CertProfile, CertRequestId, CertStatus, CertUserId, SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions';
+import { CertNotAfter, CertProfile, CertRequestId, CertStatus, CertUserId } from '../../workflows/definitions';
+import { searchAttributeIndexTypes } from '../../worker/temporal-namespace';
 
 const root = path.resolve(__dirname, '../..');
 export const temporalCli = path.join(root, '.tools/temporal/temporal');
@@ -25,12 +25,7 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   // The test server knows only the default search attributes; register certflow's as `npm start` does on the dev server.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      Object.entries(SEARCH_ATTRIBUTE_TYPES).map(([name, type]) => [
-        name,
-        type === 'Keyword' ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-      ]),
-    ),
+    searchAttributes: searchAttributeIndexTypes(),
   });
   return env;
 }

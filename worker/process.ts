@@ -1,0 +1,174 @@
+// What every certflow process does, whatever starts it (`npm start`, `npm run serve`): its role's parts — the HTTP
+// and TLS listeners, the Temporal worker, or both — over one Temporal client and one worker connection, and an
+// orderly stop on SIGINT/SIGTERM that lets in-flight requests and activities finish.
+import fs from 'node:fs';
+import http from 'node:http';
+import type https from 'node:https';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { ensureTlsServerCertificate, type TlsServerCertificate } from '../api/tls/server-certificate';
+import { createLogger, type Logger } from '../infra/logger';
+import { createHttpSide, createRuntime } from './composition';
+import { ConfigError, loadConfig, type Config } from './config';
+import { assertPortFree } from './temporal-dev-server';
+import { createCertflowWorker } from './worker';
+
+/** How long a stopping HTTP listener waits for in-flight requests before it cuts their connections. */
+const DRAIN_MS = 5_000;
+
+/** The typed configuration, or a message naming each bad or missing value and exit code 1. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`certflow cannot start: ${err.message}`);
+    process.exit(1);
+  }
+}
+
+export function createProcessLogger(config: Config): Logger {
+  const logger = createLogger(config.logLevel);
+  return config.processName ? logger.child({ process: config.processName, role: config.role }) : logger;
+}
+
+export interface Lifecycle {
+  /** Registers a stop; stops run in reverse order of registration. */
+  onStop(stop: () => Promise<unknown>): void;
+  /** Runs every stop once, then exits with `code`. */
+  shutdown(code: number): Promise<void>;
+  /** Runs the start-up; a failure is printed as "certflow cannot start: …" and stops what had started. */
+  startUp(body: () => Promise<void>): Promise<void>;
+}
+
+/** One per process: SIGINT and SIGTERM stop everything registered, in reverse order, then exit 0. */
+export function createLifecycle(logger: Logger): Lifecycle {
+  const stops: Array<() => Promise<unknown>> = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping certflow');
+    for (const stop of stops.reverse()) {
+      await stop().catch((err) => logger.error({ err }, 'error while stopping'));
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  return {
+    onStop: (stop) => void stops.push(stop),
+    shutdown,
+    async startUp(body) {
+      try {
+        await body();
+      } catch (err) {
+        console.error(`certflow cannot start: ${(err as Error).message}`);
+        await shutdown(1);
+      }
+    },
+  };
+}
+
+/** Checks, naming the setting, that the ports this process's role listens on are free. */
+export function assertListenPortsFree(config: Config): Promise<void>[] {
+  if (config.role === 'worker') return [];
+  return [
+    assertPortFree(config.http.host, config.http.port, 'CERTFLOW_HTTP_PORT'),
+    assertPortFree(config.http.host, config.http.tlsPort, 'CERTFLOW_TLS_PORT'),
+  ];
+}
+
+/** The connection settings for Connection.connect and NativeConnection.connect, TLS files read and named on failure. */
+export function temporalConnectionOptions(config: Config): { address: string; tls?: TLSConfig } {
+  const t = config.temporal.tls;
+  if (!t) return { address: config.temporal.address };
+  const tls: TLSConfig = {
+    serverNameOverride: t.serverName,
+    serverRootCACertificate: t.caFile ? readSetting(t.caFile, 'CERTFLOW_TEMPORAL_TLS_CA_FILE') : undefined,
+    clientCertPair:
+      t.clientCertFile && t.clientKeyFile
+        ? { crt: readSetting(t.clientCertFile, 'CERTFLOW_TEMPORAL_TLS_CERT_FILE'), key: readSetting(t.clientKeyFile, 'CERTFLOW_TEMPORAL_TLS_KEY_FILE') }
+        : undefined,
+  };
+  return { address: config.temporal.address, tls };
+}
+
+/** The TLS listener's certificate: the configured files, else the one generated once under the data folder. */
+export async function loadServerCertificate(config: Config): Promise<TlsServerCertificate> {
+  const files = config.http.serverCertificateFiles;
+  if (!files) return ensureTlsServerCertificate(config.http.serverCertificateDir);
+  return {
+    certificatePem: readSetting(files.certFile, 'CERTFLOW_TLS_CERT_FILE').toString('utf8'),
+    keyPem: readSetting(files.keyFile, 'CERTFLOW_TLS_KEY_FILE').toString('utf8'),
+  };
+}
+
+function readSetting(file: string, setting: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new Error(`${setting}=${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/**
+ * Starts this process's role on `config`: the runtime (database, CA, mail), then the Temporal worker (roles worker
+ * and all) and the HTTP and TLS listeners (roles web and all). Everything started is registered with `lifecycle`.
+ */
+export async function startCertflowProcess(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+  const web = config.role !== 'worker';
+  // The configured files first: a wrong path stops start-up before anything connects.
+  const connectionOptions = temporalConnectionOptions(config);
+  const serverCertificate = web ? await loadServerCertificate(config) : undefined;
+  const runtime = await createRuntime(config);
+  lifecycle.onStop(() => runtime.close());
+
+  const connection = web ? await Connection.connect(connectionOptions) : undefined;
+  if (connection) lifecycle.onStop(() => connection.close());
+
+  if (config.role !== 'web') {
+    const workerConnection = await NativeConnection.connect(connectionOptions);
+    lifecycle.onStop(() => workerConnection.close());
+    const worker = await createCertflowWorker({
+      connection: workerConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activities: runtime.activities,
+    });
+    const workerRun = worker.run();
+    lifecycle.onStop(async () => {
+      worker.shutdown();
+      await workerRun;
+    });
+    workerRun.catch((err) => {
+      logger.fatal({ err }, 'the worker stopped');
+      void lifecycle.shutdown(1);
+    });
+  }
+
+  if (connection) {
+    const { app, tlsServer } = await createHttpSide(runtime, {
+      client: new Client({ connection, namespace: config.temporal.namespace }),
+      connection,
+      logger,
+      serverCertificate,
+    });
+    for (const [server, port] of [[http.createServer(app), config.http.port], [tlsServer!, config.http.tlsPort]] as const) {
+      await new Promise<void>((resolve) => server.listen(port, config.http.host, resolve));
+      lifecycle.onStop(() => closeDraining(server));
+    }
+  }
+}
+
+/** Stops accepting, lets requests in flight finish for up to DRAIN_MS, then cuts what is left. */
+function closeDraining(server: http.Server | https.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -19,12 +19,14 @@ export interface AppDeps {
   renderErrorPage?: (err: HttpError) => string | undefined;
   /** Sent as X-Certflow-Process on every response, so a load balancer's spread can be seen; unset, no header. */
   processName?: string;
+  /** Express's `trust proxy`: behind a proxy, which hops' X-Forwarded-For names the client (rate limits, logs). */
+  trustProxy?: string;
 }
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', deps.trustProxy ?? false);
   const { processName } = deps;
   if (processName) {
     app.use((_req, res, next) => {

@@ -187,6 +187,7 @@ export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Prom
     routers: [createSupportRouter({ ...domain, apiTokens: config.apiTokens }), createWebRouter(webDeps)],
     renderErrorPage,
     processName: config.processName,
+    trustProxy: config.http.trustProxy,
   });
   const tlsServer = o.serverCertificate
     ? await createTlsServer({ ...webDeps, serverCertificate: o.serverCertificate, requestDuration: metrics.httpRequestDuration })

@@ -25,6 +25,8 @@ const schema = z.object({
   CERTFLOW_TLS_CERT_FILE: file,
   CERTFLOW_TLS_KEY_FILE: file,
   CERTFLOW_OPS_PORT: port.default(9464),
+  CERTFLOW_TEMPORAL_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').optional(),
+  CERTFLOW_TRUST_PROXY: z.string().min(1).optional(),
   CERTFLOW_TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
   CERTFLOW_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   CERTFLOW_TEMPORAL_UI_PORT: port.default(8233),
@@ -85,6 +87,8 @@ export interface Config {
     host: string;
     port: number;
     tlsPort: number;
+    /** Express's `trust proxy` (e.g. `loopback` behind a local nginx): whose X-Forwarded-For names the client. */
+    trustProxy?: string;
     /** The TLS listener's certificate, shared by every web process; unset, one is generated in serverCertificateDir. */
     serverCertificateFiles?: { certFile: string; keyFile: string };
     serverCertificateDir: string;
@@ -98,8 +102,11 @@ export interface Config {
     /** TLS to an existing cluster or Temporal Cloud; unset, plain gRPC. */
     tls?: { clientCertFile?: string; clientKeyFile?: string; caFile?: string; serverName?: string };
   };
-  /** The ops listener (/healthz, /readyz, /metrics) of a process without the HTTP side. */
-  ops: { port: number };
+  /**
+   * The ops listener (/healthz, /readyz, /metrics) of a process without the HTTP side, and where the Temporal SDK
+   * serves its own worker metrics (unset: the SDK records none).
+   */
+  ops: { port: number; temporalMetricsAddress?: string };
   db: { client: 'sqlite' | 'pg'; connection: string };
   smtp: { host: string; port: number; secure: boolean; user?: string; password?: string; from: string };
   mailbox: { webPort: number };
@@ -149,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.CERTFLOW_HTTP_HOST,
       port: e.CERTFLOW_HTTP_PORT,
       tlsPort: e.CERTFLOW_TLS_PORT,
+      trustProxy: e.CERTFLOW_TRUST_PROXY,
       serverCertificateFiles:
         e.CERTFLOW_TLS_CERT_FILE && e.CERTFLOW_TLS_KEY_FILE
           ? { certFile: path.resolve(e.CERTFLOW_TLS_CERT_FILE), keyFile: path.resolve(e.CERTFLOW_TLS_KEY_FILE) }
@@ -163,7 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devServerDbFile: path.join(dataDir, 'temporal.sqlite'),
       tls: temporalTls,
     },
-    ops: { port: e.CERTFLOW_OPS_PORT },
+    ops: { port: e.CERTFLOW_OPS_PORT, temporalMetricsAddress: e.CERTFLOW_TEMPORAL_METRICS_ADDRESS },
     db,
     smtp: {
       host: e.CERTFLOW_SMTP_HOST,

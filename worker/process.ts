@@ -8,9 +8,11 @@ import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureTlsServerCertificate, type TlsServerCertificate } from '../api/tls/server-certificate';
 import { createLogger, type Logger } from '../infra/logger';
-import { createHttpSide, createRuntime } from './composition';
+import { startOpsServer } from '../api/ops';
+import { createHttpSide, createRuntime, readinessChecks } from './composition';
 import { ConfigError, loadConfig, type Config } from './config';
 import { assertPortFree } from './temporal-dev-server';
+import { installTemporalRuntime } from './temporal-runtime';
 import { createCertflowWorker } from './worker';
 
 /** How long a stopping HTTP listener waits for in-flight requests before it cuts their connections. */
@@ -128,6 +130,8 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
   if (connection) lifecycle.onStop(() => connection.close());
 
   if (config.role !== 'web') {
+    // Before the first NativeConnection: the SDK's logs into ours, and its own worker metrics when asked for.
+    installTemporalRuntime({ metricsAddress: config.ops.temporalMetricsAddress, logger });
     const workerConnection = await NativeConnection.connect(connectionOptions);
     lifecycle.onStop(() => workerConnection.close());
     const worker = await createCertflowWorker({
@@ -145,6 +149,17 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
       logger.fatal({ err }, 'the worker stopped');
       void lifecycle.shutdown(1);
     });
+    if (!web) {
+      // No HTTP side here: /healthz, /readyz and /metrics get a listener of their own.
+      const ops = await startOpsServer({
+        host: config.http.host,
+        port: config.ops.port,
+        logger,
+        registry: runtime.metrics.registry,
+        checks: readinessChecks(runtime, workerConnection),
+      });
+      lifecycle.onStop(() => ops.close());
+    }
   }
 
   if (connection) {
@@ -153,6 +168,8 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
       connection,
       logger,
       serverCertificate,
+      // Only workers send mail: an SMTP outage must not take a web-only process out of the load balancer.
+      ...(config.role === 'web' ? { readiness: pick(readinessChecks(runtime, connection), 'temporal', 'database') } : {}),
     });
     for (const [server, port] of [[http.createServer(app), config.http.port], [tlsServer!, config.http.tlsPort]] as const) {
       await new Promise<void>((resolve) => server.listen(port, config.http.host, resolve));
@@ -171,4 +188,8 @@ function closeDraining(server: http.Server | https.Server): Promise<void> {
     });
     server.closeIdleConnections();
   });
+}
+
+function pick<T extends object, K extends keyof T>(from: T, ...keys: K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, from[k]])) as Pick<T, K>;
 }

@@ -247,6 +247,9 @@ interface ManagedProcess extends ClusterProcess {
 }
 
 /** One certflow process (worker/serve.ts) with its role and ports; its output goes to its log file. */
+/** A worker's Temporal SDK metrics listen this far above its ops port. */
+export const TEMPORAL_METRICS_OFFSET = 100;
+
 function managedProcess(o: {
   name: string;
   role: 'web' | 'worker';
@@ -271,7 +274,10 @@ function managedProcess(o: {
         CERTFLOW_ROLE: o.role,
         CERTFLOW_PROCESS_NAME: o.name,
         CERTFLOW_OPS_PORT: String(o.ports.ops),
-        ...(o.ports.http && { CERTFLOW_HTTP_PORT: String(o.ports.http), CERTFLOW_TLS_PORT: String(o.ports.tls) }),
+        // Clients reach web processes through the local nginx: its X-Forwarded-For names them (the login rate limit).
+        ...(o.ports.http && { CERTFLOW_HTTP_PORT: String(o.ports.http), CERTFLOW_TLS_PORT: String(o.ports.tls), CERTFLOW_TRUST_PROXY: 'loopback' }),
+        // A worker's SDK metrics (polls, task slots, latencies) beside its ops port.
+        ...(o.role === 'worker' && { CERTFLOW_TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${o.ports.ops + TEMPORAL_METRICS_OFFSET}` }),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

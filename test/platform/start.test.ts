@@ -18,8 +18,9 @@ interface Started {
 }
 
 function startCertflow(env: Record<string, string>): Started {
-  // A process group of its own, so the test can press "Ctrl-C" on the whole tree as a terminal would.
-  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['worker/start.ts'], {
+  // A process group of its own, so the test can press "Ctrl-C" on the whole tree as a terminal would. Node loads tsx
+  // as a hook, as `npm start` does: the tsx CLI's signal relay SIGKILLs its child when it answers a signal slower than 30 ms.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/start.ts'], {
     cwd: root,
     env: { ...process.env, ...env },
     detached: true,

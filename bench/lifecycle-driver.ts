@@ -33,6 +33,8 @@ export interface DriveOptions {
   rideOutOutages?: boolean;
   /** After each user reaches active, with how many have. */
   onActive?(done: number): void;
+  /** After each registration the API refused with 503, with how many it has refused. */
+  onRefusedRegistration?(refused: number): void;
 }
 
 export type Stage = 'register' | 'retrieveKey' | 'pkcs12' | 'downloadToActive';
@@ -131,7 +133,7 @@ export async function driveToActive(target: LifecycleTarget, o: DriveOptions): P
       if (res.status === 201) return (await res.json()) as { requestId: string; workflowId: string };
       const text = await res.text();
       if (res.status === 503 && o.rideOutOutages && Date.now() < giveUp) {
-        refusedRegistrations++;
+        o.onRefusedRegistration?.(++refusedRegistrations);
         await pause(500);
         continue;
       }

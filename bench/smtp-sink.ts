@@ -7,6 +7,8 @@ import type { CountedMail } from './lifecycle-driver';
 
 export interface SmtpSink {
   port: number;
+  /** The child process's pid (its CPU is the sink's, not the measured process's). */
+  pid: number;
   /** Every mail received so far. */
   mails(): Promise<CountedMail[]>;
   /** Resolves with the mails once at least `count` have arrived, or with what arrived by `timeoutMs`. */
@@ -29,6 +31,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     });
   return {
     port,
+    pid: child.pid!,
     mails,
     async waitFor(count, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

@@ -135,6 +135,9 @@ describe('faults under load on the cluster', () => {
       mails: { expected: 3 * KILL_N, distinct: 3 * KILL_N, deliveries: 3 * KILL_N + counts.duplicates.sameMessageIdDeliveries },
     });
     expect(await issuedPerRequest(run.users)).toBe(KILL_N);
+    // certflow's documented limit: a mail whose SMTP 250 came before the kill but whose outbox row was not yet marked
+    // sent goes out again after the 2-minute lease, with the same Message-ID. Only an attempt the kill cut can do that.
+    expect(counts.duplicates.sameMessageIdDeliveries).toBeLessThanOrEqual(kill9.activitiesRunning);
     // The victim held work when it died, and that work was done again elsewhere (the test did kill something).
     expect(kill9.activitiesRunning).toBeGreaterThan(0);
     expect(retries.afterTimeout).toBeGreaterThan(0);

@@ -13,7 +13,7 @@ import { databaseUrl, ensureDatabases, startPostgres } from '../../worker/postgr
 import { isRunning, stopChild } from '../../worker/child-process';
 import { assertPortFree } from '../../worker/temporal-dev-server';
 import { startNginx } from './nginx';
-import { startTemporalServer, TEMPORAL_INTERNAL_PORTS } from './temporal-server';
+import { startTemporalServer, TEMPORAL_HIGHEST_PORT, TEMPORAL_INTERNAL_PORTS } from './temporal-server';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -22,7 +22,7 @@ export const CLUSTER_PORT_SETTINGS = {
   http: ['CERTFLOW_CLUSTER_HTTP_PORT', 8080, "nginx's HTTP address"],
   tls: ['CERTFLOW_CLUSTER_TLS_PORT', 8443, "nginx's TLS passthrough"],
   postgres: ['CERTFLOW_CLUSTER_POSTGRES_PORT', 55432, 'PostgreSQL'],
-  temporal: ['CERTFLOW_CLUSTER_TEMPORAL_PORT', 7243, `the Temporal Server's frontend; its other services take the ${TEMPORAL_INTERNAL_PORTS} ports after it`],
+  temporal: ['CERTFLOW_CLUSTER_TEMPORAL_PORT', 7243, `the Temporal Server's frontend; its other services take the ${TEMPORAL_INTERNAL_PORTS} ports after it (all ≤ ${TEMPORAL_HIGHEST_PORT})`],
   web: ['CERTFLOW_CLUSTER_WEB_PORT', 8100, 'web process n listens on HTTP base+2(n-1) and TLS base+2(n-1)+1'],
   ops: ['CERTFLOW_CLUSTER_OPS_PORT', 9470, 'process n (workers first) serves /healthz /readyz /metrics on base+n-1'],
   mailboxSmtp: ['CERTFLOW_CLUSTER_MAILBOX_SMTP_PORT', 2525, "MailDev's SMTP port"],
@@ -85,6 +85,9 @@ export function clusterOptionsFromEnv(env: NodeJS.ProcessEnv): ClusterOptions {
     CERTFLOW_CLUSTER_WORKERS: count.default(2),
     CERTFLOW_CLUSTER_WEBS: count.default(2),
     ...Object.fromEntries(Object.values(CLUSTER_PORT_SETTINGS).map(([name, fallback]) => [name, port.default(fallback)])),
+    CERTFLOW_CLUSTER_TEMPORAL_PORT: port
+      .max(TEMPORAL_HIGHEST_PORT - TEMPORAL_INTERNAL_PORTS, `must leave its ${TEMPORAL_INTERNAL_PORTS} service ports at or below ${TEMPORAL_HIGHEST_PORT} (the Temporal Server stores them as a smallint)`)
+      .default(CLUSTER_PORT_SETTINGS.temporal[1]),
   });
   const parsed = schema.safeParse(env);
   if (!parsed.success) throw new Error(`invalid cluster settings:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
@@ -230,6 +233,7 @@ async function assertPortsFree(ports: ClusterPorts, layout: Array<{ name: string
     ...layout.flatMap((p) => [
       ...(p.ports.http ? [[p.ports.http, `${setting('web')} (${p.name} HTTP)`] as [number, string], [p.ports.tls!, `${setting('web')} (${p.name} TLS)`] as [number, string]] : []),
       [p.ports.ops, `${setting('ops')} (${p.name})`] as [number, string],
+      ...(p.ports.http ? [] : [[p.ports.ops + TEMPORAL_METRICS_OFFSET, `${setting('ops')}+${TEMPORAL_METRICS_OFFSET} (${p.name}'s Temporal SDK metrics)`] as [number, string]]),
     ]),
     ...(useMailbox ? ([[ports.mailboxSmtp, setting('mailboxSmtp')], [ports.mailboxWeb, setting('mailboxWeb')]] as Array<[number, string]>) : []),
   ];

@@ -12,6 +12,8 @@ import { ensureNamespace, ensureSearchAttributes, waitForNamespaceReady } from '
 export const TEMPORAL_SERVER_VERSION = 'v1.32.1';
 /** Ports after the frontend's the server's other services take: frontend HTTP, then gRPC and membership of each. */
 export const TEMPORAL_INTERNAL_PORTS = 8;
+/** The server keeps its services' ports in cluster_membership as a smallint: one above this and it dies at start. */
+export const TEMPORAL_HIGHEST_PORT = 32767;
 const DATABASES = { temporal: 'temporal', visibility: 'temporal_visibility' } as const;
 
 export interface TemporalServerOptions {
@@ -47,6 +49,9 @@ export function temporalServerBinaries(home: string): { server: string; sql: str
 
 export async function startTemporalServer(o: TemporalServerOptions): Promise<TemporalServer> {
   const bin = temporalServerBinaries(o.home);
+  if (o.port + TEMPORAL_INTERNAL_PORTS > TEMPORAL_HIGHEST_PORT) {
+    throw new Error(`the Temporal Server's ports ${o.port}..${o.port + TEMPORAL_INTERNAL_PORTS} must stay at or below ${TEMPORAL_HIGHEST_PORT} (its membership table stores them as a smallint)`);
+  }
   fs.mkdirSync(o.dir, { recursive: true });
   const configFile = path.join(o.dir, 'temporal.yaml');
   const logFile = path.join(o.dir, 'temporal.log');
@@ -66,7 +71,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
     try {
       const up = await Promise.race([waitForPort(HOST, o.port, 60_000).then(() => true), exited.then(() => false)]);
       if (!up) throw new Error(`the Temporal Server exited during start-up; last lines of ${logFile}:\n${tail(logFile)}`);
-      const connection = await Connection.connect({ address: `${HOST}:${o.port}` });
+      const connection = await connectWhenServing(`${HOST}:${o.port}`, exited, logFile);
       try {
         await ensureNamespace(connection, o.namespace);
         await ensureSearchAttributes(connection, o.namespace);
@@ -177,6 +182,27 @@ clusterMetadata:
 dcRedirectionPolicy:
   policy: "noop"
 `;
+}
+
+/**
+ * A connection once the frontend answers: its port opens before it serves, and on a loaded machine (or after a
+ * restart, while membership settles) that can take longer than one Connection.connect's 10 s.
+ */
+async function connectWhenServing(address: string, exited: Promise<void>, logFile: string, timeoutMs = 120_000): Promise<Connection> {
+  const deadline = Date.now() + timeoutMs;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (;;) {
+    try {
+      return await Connection.connect({ address, connectTimeout: '10 seconds' });
+    } catch (err) {
+      if (gone) throw new Error(`the Temporal Server exited during start-up; last lines of ${logFile}:\n${tail(logFile)}`);
+      if (Date.now() > deadline) {
+        throw new Error(`the Temporal Server on ${address} did not serve within ${timeoutMs / 1000} s (${(err as Error).message}); last lines of ${logFile}:\n${tail(logFile)}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 function tail(file: string): string {

@@ -9,41 +9,11 @@ import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { Client, Connection } from '@temporalio/client';
 import { startCluster, type Cluster, type ClusterPorts } from '../../scripts/cluster/start-cluster';
-import { TEMPORAL_INTERNAL_PORTS } from '../../scripts/cluster/temporal-server';
-import { freePort } from '../../infra/ports';
 import { assertPortFree } from '../../worker/temporal-dev-server';
 import { registration } from '../api/stack';
+import { alive, eventually, freeClusterPorts } from './support';
 
 const root = path.resolve(__dirname, '../..');
-
-/** `count` consecutive free ports (the Temporal Server's services take a block after its frontend). */
-async function freePortBlock(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => assertPortFree('127.0.0.1', base + i, 'probe').then(() => true, () => false)));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error(`no block of ${count} free ports found`);
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** GET over TLS through nginx, trusting only the cluster's own server certificate; the certificate the peer showed. */
 function tlsGet(url: string, ca: string): Promise<{ status: number; body: string; peer: string }> {
@@ -90,10 +60,7 @@ describe('npm run start:cluster', () => {
   };
 
   beforeAll(async () => {
-    const [http, tls, postgres, web, ops, mailboxSmtp, mailboxWeb] = await Promise.all([
-      freePort(), freePort(), freePort(), freePortBlock(4), freePortBlock(4), freePort(), freePort(),
-    ]);
-    ports = { http, tls, postgres, temporal: await freePortBlock(TEMPORAL_INTERNAL_PORTS + 1), web, ops, mailboxSmtp, mailboxWeb };
+    ports = await freeClusterPorts();
     // Cold: a fresh folder (initdb, Temporal schema, migrations, CAs); the Temporal Server build itself is cached.
     await start('coldStartSeconds');
   }, 600_000);

@@ -1,8 +1,14 @@
 // A cookie-keeping HTTP visitor for the plain listener, reading form tokens from the pages as a browser would.
 export class Visitor {
-  private cookies = new Map<string, string>();
+  constructor(
+    private readonly baseUrl: string,
+    private readonly cookies = new Map<string, string>(),
+  ) {}
 
-  constructor(private readonly baseUrl: string) {}
+  /** The same browser (one cookie jar) talking to another address: another web process behind the same proxy. */
+  at(baseUrl: string): Visitor {
+    return new Visitor(baseUrl, this.cookies);
+  }
 
   private remember(res: Response): void {
     for (const header of res.headers.getSetCookie()) {

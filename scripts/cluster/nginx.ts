@@ -61,6 +61,8 @@ http {
   upstream certflow_web {
 ${servers((u) => u.httpPort)}
     keepalive 16;
+    # Below Node's 5 s keep-alive: nginx must never send a request on a socket Node is closing (a POST is not retried: 502).
+    keepalive_timeout 4s;
   }
 
   server {

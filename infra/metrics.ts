@@ -106,27 +106,24 @@ export function createMetrics(sources: ScrapeSources, options: MetricsOptions = 
   // Both CRL gauges are collected in the same scrape: one read of the CRLs serves both.
   let crlRead: Promise<Awaited<ReturnType<ScrapeSources['crls']>>> | undefined;
   const crls = () => (crlRead ??= sources.crls().finally(() => (crlRead = undefined)));
-  new Gauge({
-    name: 'certflow_crl_age_seconds',
-    help: "Seconds since the current CRL's thisUpdate, by profile",
-    labelNames: ['profile'] as const,
-    registers,
-    async collect() {
-      await readOrReset(this, crls, (list) => {
-        for (const crl of list) this.set({ profile: crl.profile }, (now().getTime() - crl.thisUpdate.getTime()) / 1000);
-      });
-    },
-  });
-  new Gauge({
-    name: 'certflow_crl_next_update_seconds',
-    help: "Seconds until the current CRL's nextUpdate (negative once overdue), by profile",
-    labelNames: ['profile'] as const,
-    registers,
-    async collect() {
-      await readOrReset(this, crls, (list) => {
-        for (const crl of list) this.set({ profile: crl.profile }, (crl.nextUpdate.getTime() - now().getTime()) / 1000);
-      });
-    },
-  });
+  /** A per-profile CRL gauge: seconds from `now` computed from each profile's current CRL. */
+  const crlGauge = (name: string, help: string, seconds: (crl: Awaited<ReturnType<ScrapeSources['crls']>>[number], nowMs: number) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['profile'] as const,
+      registers,
+      async collect() {
+        await readOrReset(this, crls, (list) => {
+          for (const crl of list) this.set({ profile: crl.profile }, seconds(crl, now().getTime()));
+        });
+      },
+    });
+  crlGauge('certflow_crl_age_seconds', "Seconds since the current CRL's thisUpdate, by profile", (crl, t) => (t - crl.thisUpdate.getTime()) / 1000);
+  crlGauge(
+    'certflow_crl_next_update_seconds',
+    "Seconds until the current CRL's nextUpdate (negative once overdue), by profile",
+    (crl, t) => (crl.nextUpdate.getTime() - t) / 1000,
+  );
   return metrics;
 }

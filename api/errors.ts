@@ -39,10 +39,18 @@ export function errorHandler(logger: Logger, render?: (err: HttpError) => string
     else logger.info({ status: httpError.status, code: httpError.code, path: req.path }, httpError.message);
     if (res.headersSent) return;
     const page = req.accepts(['json', 'html']) === 'html' ? render?.(httpError) : undefined;
-    res.status(httpError.status);
+    res.status(httpError.status).set(retryAfter(httpError));
     if (page !== undefined) res.type('html').send(page);
     else res.json({ error: httpError.code, message: httpError.message, ...(httpError.field ? { field: httpError.field } : {}) });
   };
+}
+
+/** Seconds after which a 503 (a dependency down) is worth retrying; a restarted Temporal answers within a few. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** The headers an error's answer carries besides its body: `Retry-After` on a 503. */
+export function retryAfter(err: HttpError): Record<string, string> {
+  return err.status === 503 ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
 }
 
 export const notFoundHandler: RequestHandler = (req, _res, next) =>

@@ -28,12 +28,16 @@ type CheckResult = { status: 'up' } | { status: 'down'; reason: string };
 /** What a Temporal connection needs for its check: the client's Connection and the worker's NativeConnection both have it. */
 export interface TemporalPing {
   withDeadline<R>(deadline: number | Date, fn: () => Promise<R>): Promise<R>;
+  withAbortSignal<R>(signal: AbortSignal, fn: () => Promise<R>): Promise<R>;
   workflowService: { getSystemInfo(request: object): Promise<unknown> };
 }
 
-/** Temporal answers getSystemInfo before the deadline. */
+/** Temporal answers getSystemInfo before the deadline; the abort ends the client's own retries of the probe with it. */
 export function temporalCheck(connection: TemporalPing): ReadinessCheck {
-  return (timeoutMs) => connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}));
+  return (timeoutMs) =>
+    connection.withAbortSignal(AbortSignal.timeout(timeoutMs), () =>
+      connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({})),
+    );
 }
 
 export function createOpsRouter({ checks, registry, timeoutMs = 2000 }: OpsDeps): Router {

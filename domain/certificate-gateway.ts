@@ -69,13 +69,35 @@ export interface CertificateGateway {
   ): Promise<{ requestId: string; workflowId: string }>;
 }
 
-export function createCertificateGateway({ client, taskQueue, requests }: { client: Client; taskQueue: string; requests: RequestStore }): CertificateGateway {
+export interface CertificateGatewayDeps {
+  client: Client;
+  taskQueue: string;
+  requests: RequestStore;
+  /** Whether Temporal answers now (a shared, short-lived probe); without it every call goes to Temporal. */
+  temporalReachable?: () => Promise<boolean>;
+}
+
+const UNREACHABLE_REASON = 'the workflow service cannot be reached just now; nothing was changed; try again in a few seconds';
+
+/** gRPC UNAVAILABLE or DEADLINE_EXCEEDED, on the error or its cause: Temporal did not answer. */
+function isUnreachable(err: unknown): boolean {
+  const codes = [(err as { code?: unknown })?.code, (err as { cause?: { code?: unknown } })?.cause?.code];
+  return codes.some((code) => code === 14 || code === 4);
+}
+
+export function createCertificateGateway({ client, taskQueue, requests, temporalReachable = async () => true }: CertificateGatewayDeps): CertificateGateway {
+  /** Refuses at once while Temporal is down, instead of each call waiting out the client's retries. */
+  async function assertReachable(): Promise<void> {
+    if (!(await temporalReachable())) throw new Refusal('unavailable', UNREACHABLE_REASON);
+  }
+
   async function projectedState(requestId: string): Promise<RequestStatus | undefined> {
     return (await requests.find(requestId))?.status;
   }
 
   /** The one mapping of Temporal's answers to a refusal. */
   async function refusalOf(err: unknown, request: RequestRef, action: CertificateAction): Promise<unknown> {
+    if (isUnreachable(err)) return Object.assign(new Refusal('unavailable', UNREACHABLE_REASON), { cause: err });
     if (err instanceof WorkflowUpdateFailedError) {
       const cause = err.cause as (Error & { type?: string }) | undefined;
       // The workflow names its refusal; should it not, the state it is in says which one it was.
@@ -95,6 +117,7 @@ export function createCertificateGateway({ client, taskQueue, requests }: { clie
   const gateway: CertificateGateway = {
     async start(input, queue = taskQueue) {
       const workflowId = certificateWorkflowId(input.profile, input.requestId);
+      await assertReachable();
       try {
         await client.workflow.start<CertificateWorkflow>(CERTIFICATE_WORKFLOW_TYPE, {
           taskQueue: queue,
@@ -110,6 +133,7 @@ export function createCertificateGateway({ client, taskQueue, requests }: { clie
 
     async update(request, action, ...args) {
       const definition = UPDATES[action] as Updates[CertificateAction];
+      await assertReachable();
       try {
         return (await client.workflow.getHandle(request.workflowId).executeUpdate(definition as never, { args } as never)) as never;
       } catch (err) {
@@ -119,17 +143,20 @@ export function createCertificateGateway({ client, taskQueue, requests }: { clie
 
     async liveStatus(workflowId) {
       const handle = client.workflow.getHandle(workflowId);
+      await assertReachable();
       try {
         const description = await handle.describe();
         if (description.status.name !== 'RUNNING') return undefined;
         return await handle.query(statusQuery);
       } catch (err) {
         if (err instanceof WorkflowNotFoundError || (err as Error).name === 'WorkflowNotFoundError') return undefined;
+        if (isUnreachable(err)) throw Object.assign(new Refusal('unavailable', UNREACHABLE_REASON), { cause: err });
         throw err;
       }
     },
 
     async currentState(request) {
+      if (!(await temporalReachable())) return projectedState(request.requestId);
       try {
         return (await client.workflow.getHandle(request.workflowId).query(statusQuery)).state;
       } catch {
@@ -139,6 +166,7 @@ export function createCertificateGateway({ client, taskQueue, requests }: { clie
     },
 
     async confirmDownload(workflowId) {
+      await assertReachable();
       await client.workflow.getHandle(workflowId).signal(downloadConfirmedSignal);
     },
 

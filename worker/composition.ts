@@ -30,6 +30,7 @@ import {
 } from '../engines/mail';
 import { buildProfiles, createCertificateAuthority, createPkiStore, type CertificateAuthority, type CertificateProfile } from '../engines/pki';
 import { createDb, migrateToLatest, ping, type Db } from '../infra/db';
+import { createReachabilityProbe } from '../infra/reachability';
 import type { Logger } from '../infra/logger';
 import { createMetrics, type CertflowMetrics } from '../infra/metrics';
 import { createStores, type Stores } from '../stores';
@@ -117,7 +118,12 @@ export async function createRuntime(config: Config, options: { transport?: Trans
 export function createDomain(runtime: Runtime, client: Client, clock: Clock = () => new Date()): DomainDeps {
   return {
     stores: runtime.stores,
-    certificates: createCertificateGateway({ client, taskQueue: runtime.config.temporal.taskQueue, requests: runtime.stores.requests }),
+    certificates: createCertificateGateway({
+      client,
+      taskQueue: runtime.config.temporal.taskQueue,
+      requests: runtime.stores.requests,
+      temporalReachable: createReachabilityProbe(temporalCheck(client.connection)),
+    }),
     ca: runtime.ca,
     profiles: runtime.profiles,
     sealedSecrets: runtime.sealedSecrets,

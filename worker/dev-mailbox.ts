@@ -1,7 +1,8 @@
 // Development mailbox for `npm start`: MailDev catches every mail on a local SMTP port and shows it on a web page.
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../infra/ports';
+import { spawnTiedToParent } from './child-process';
 
 export interface DevMailboxOptions {
   /** 0 picks a free port. */
@@ -15,6 +16,7 @@ export interface DevMailboxOptions {
 export interface DevMailbox {
   smtpPort: number;
   webUrl: string;
+  process: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -26,7 +28,7 @@ const maildevCli = path.resolve(__dirname, '../node_modules/maildev/bin/maildev'
 export async function startDevMailbox({ smtpPort, webPort, host = '127.0.0.1' }: DevMailboxOptions): Promise<DevMailbox> {
   const smtp = smtpPort || (await freePort(host));
   const web = webPort || (await freePort(host));
-  const child = spawn(
+  const child = spawnTiedToParent(
     process.execPath,
     [maildevCli, '--smtp', String(smtp), '--web', String(web), '--ip', host, '--web-ip', host, '--silent'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -51,6 +53,7 @@ export async function startDevMailbox({ smtpPort, webPort, host = '127.0.0.1' }:
   return {
     smtpPort: smtp,
     webUrl,
+    process: child,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

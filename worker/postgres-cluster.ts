@@ -1,11 +1,11 @@
 // A PostgreSQL server of our own, run from Debian's binaries as a child process: the cluster's persistent one
 // (`npm run start:cluster`) and the tests' throwaway one. initdb on first use, trust auth on 127.0.0.1 only.
-import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
+import { spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createDb } from '../infra/db';
 import { freePort } from '../infra/ports';
-import { isRunning, stopChild } from './child-process';
+import { isRunning, spawnTiedToParent, stopChild } from './child-process';
 
 export interface PostgresOptions {
   /** Holds data/ (initdb'd when it has no cluster yet), postgres.log and the server's socket. */
@@ -103,7 +103,7 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresServer>
       '-c', `max_connections=${o.maxConnections ?? 200}`,
       ...(o.throwaway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
     ];
-    const started = spawn(bin.postgres, args, { ...asOwner, stdio: ['ignore', log, log] } as Parameters<typeof spawn>[2]);
+    const started = spawnTiedToParent(bin.postgres, args, { ...asOwner, stdio: ['ignore', log, log] } as Parameters<typeof spawnTiedToParent>[2]);
     fs.closeSync(log);
     child = started;
     const deadline = Date.now() + 60_000;

@@ -73,11 +73,11 @@ export function createLifecycle(logger: Logger): Lifecycle {
 }
 
 /** Checks, naming the setting, that the ports this process's role listens on are free. */
-export function assertListenPortsFree(config: Config): Promise<void>[] {
+export function assertListenPortsFree(config: Config, options: { waitMs?: number } = {}): Promise<void>[] {
   if (config.role === 'worker') return [];
   return [
-    assertPortFree(config.http.host, config.http.port, 'CERTFLOW_HTTP_PORT'),
-    assertPortFree(config.http.host, config.http.tlsPort, 'CERTFLOW_TLS_PORT'),
+    assertPortFree(config.http.host, config.http.port, 'CERTFLOW_HTTP_PORT', options),
+    assertPortFree(config.http.host, config.http.tlsPort, 'CERTFLOW_TLS_PORT', options),
   ];
 }
 

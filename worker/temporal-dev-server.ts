@@ -1,10 +1,10 @@
 // Runs `temporal server start-dev` as a child process with certflow's persistence and search attributes.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions';
-import { stopChild } from './child-process';
+import { spawnTiedToParent, stopChild } from './child-process';
 
 export interface DevServerOptions {
   binary: string;
@@ -36,7 +36,7 @@ export async function startTemporalDevServer(o: DevServerOptions): Promise<Runni
     '--log-level', 'warn',
     ...Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
-  const child = spawn(o.binary, args, { stdio: ['ignore', log, log] });
+  const child = spawnTiedToParent(o.binary, args, { stdio: ['ignore', log, log] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   fs.closeSync(log);
   const ready = await Promise.race([waitForPort(o.host, o.port, 30_000).then(() => true), exited.then(() => false)]);
@@ -60,13 +60,27 @@ export async function waitForPort(host: string, port: number, timeoutMs: number)
   }
 }
 
-/** Resolves when the port can be bound, rejects naming the setting when it is taken. */
-export function assertPortFree(host: string, port: number, setting: string): Promise<void> {
-  return new Promise((resolve, reject) => {
+/**
+ * Resolves when the port can be bound, rejects naming the setting (as `setting=value`) when it is taken. With `waitMs`
+ * it first waits that long for the port to come free: the servers of a start that was killed are still stopping.
+ */
+export async function assertPortFree(host: string, port: number, setting: string, options: { value?: string; waitMs?: number } = {}): Promise<void> {
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  for (;;) {
+    const problem = await bindProblem(host, port);
+    if (problem === undefined) return;
+    if (problem !== 'EADDRINUSE' || Date.now() >= deadline) {
+      throw new Error(`${setting}=${options.value ?? port}: ${host}:${port} is ${problem === 'EADDRINUSE' ? 'already in use' : `unusable (${problem})`}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** undefined when the port can be bound, else the error code. */
+function bindProblem(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(`${setting}=${port}: ${host}:${port} is ${err.code === 'EADDRINUSE' ? 'already in use' : `unusable (${err.code})`}`)),
-    );
-    server.listen(port, host, () => server.close(() => resolve()));
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    server.listen(port, host, () => server.close(() => resolve(undefined)));
   });
 }

@@ -1,7 +1,7 @@
 // Any error as a Japanese page: our HttpErrors carry their message; others get one by status, never a stack trace.
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../../infra/logger';
-import { HttpError } from '../errors';
+import { HttpError, retryAfter } from '../errors';
 import { MESSAGES } from './messages';
 import { pageError } from './refusals';
 import { messagePage } from './pages';
@@ -17,7 +17,7 @@ export function japaneseMessage(err: HttpError): string {
   return MESSAGES.badRequest;
 }
 
-const TITLES: Record<number, string> = { 401: 'セッションが無効です', 404: 'ページが見つかりません', 429: 'しばらくお待ちください' };
+const TITLES: Record<number, string> = { 401: 'セッションが無効です', 404: 'ページが見つかりません', 429: 'しばらくお待ちください', 503: 'ただいまご利用いただけません' };
 
 /** For createApp's renderErrorPage hook: the pages of certflow's users look the same wherever an error ends up. */
 export function renderErrorPage(err: HttpError): string {
@@ -37,6 +37,7 @@ export function pageErrorHandler(
     if (res.headersSent) return;
     res
       .status(httpError.status)
+      .set(retryAfter(httpError))
       .type('html')
       .send(messagePage({ title: TITLES[httpError.status] ?? 'エラー', message: japaneseMessage(httpError), chrome: chrome?.(req.params as Record<string, string>) }));
   };

@@ -1,10 +1,10 @@
 // Debian's nginx in front of the web processes, as a child process with its own prefix and config: HTTP round-robin
 // over their HTTP ports, and TLS passed through untouched (stream module) round-robin over their TLS ports, so the
 // TLS client authentication still ends at certflow.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { stopChild } from '../../worker/child-process';
+import { spawnTiedToParent, stopChild } from '../../worker/child-process';
 import { waitForPort } from '../../worker/temporal-dev-server';
 
 export interface NginxOptions {
@@ -111,7 +111,7 @@ export async function startNginx(o: NginxOptions): Promise<Nginx> {
   const check = spawnSync(binary, [...args, '-t'], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`nginx refuses its config ${configFile}: ${check.stderr.trim()}`);
 
-  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawnTiedToParent(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -1,6 +1,6 @@
 // The production shape on one machine: PostgreSQL, the Temporal Server on it, worker and web processes of certflow
 // (worker/serve.ts), and nginx in front. `npm run start:cluster` runs it; tests drive it through the handle it returns.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../worker/config';
 import { startDevMailbox } from '../../worker/dev-mailbox';
 import { withDevSecrets } from '../../worker/dev-secrets';
 import { databaseUrl, ensureDatabases, startPostgres } from '../../worker/postgres-cluster';
-import { isRunning, stopChild } from '../../worker/child-process';
+import { isRunning, spawnTiedToParent, stopChild } from '../../worker/child-process';
 import { assertPortFree } from '../../worker/temporal-dev-server';
 import { startNginx } from './nginx';
 import { startTemporalServer, TEMPORAL_HIGHEST_PORT, TEMPORAL_INTERNAL_PORTS } from './temporal-server';
@@ -271,7 +271,7 @@ function managedProcess(o: {
     stopping = false;
     const out = fs.createWriteStream(o.logFile, { flags: 'a' });
     // node --import tsx, not the tsx CLI: the pid is certflow's own, so kill -9 reaches it and nothing is orphaned.
-    const started = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'worker/serve.ts')], {
+    const started = spawnTiedToParent(process.execPath, ['--import', 'tsx', path.join(root, 'worker/serve.ts')], {
       cwd: root,
       env: {
         ...o.env,

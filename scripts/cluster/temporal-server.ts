@@ -1,11 +1,11 @@
 // The Temporal Server built by scripts/install-temporal-server.sh, on PostgreSQL persistence and visibility: schema
 // set up on the first start, the namespace and certflow's search attributes ensured on every start.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { createDb } from '../../infra/db';
-import { isRunning, stopChild } from '../../worker/child-process';
+import { isRunning, spawnTiedToParent, stopChild } from '../../worker/child-process';
 import { assertPortFree, waitForPort } from '../../worker/temporal-dev-server';
 import { ensureNamespace, ensureSearchAttributes, waitForNamespaceReady } from '../../worker/temporal-namespace';
 
@@ -64,7 +64,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
     // A server left running on this port (an earlier run killed) would pass for this one.
     await assertPortFree(HOST, o.port, 'the Temporal Server port');
     const log = fs.openSync(logFile, 'a');
-    const started = spawn(bin.server, ['--config-file', configFile, '--allow-no-auth', 'start'], { cwd: o.dir, stdio: ['ignore', log, log] });
+    const started = spawnTiedToParent(bin.server, ['--config-file', configFile, '--allow-no-auth', 'start'], { cwd: o.dir, stdio: ['ignore', log, log] });
     fs.closeSync(log);
     child = started;
     const exited = new Promise<void>((resolve) => started.once('exit', () => resolve()));

@@ -1,12 +1,14 @@
 // `npm start` as a user runs it: the whole tree comes up, Ctrl-C stops all of it, and a restart finds its data again.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../../infra/db';
 import { loadConfig } from '../../worker/config';
 import { retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
-import { freePort, testEnv } from '../support/config';
+import { ADMIN_TOKEN, freePort, testEnv } from '../support/config';
+import { registration } from '../api/stack';
 import { registerTestUser, reserveRequest, THREE_YEAR_POLICY } from '../support/lifecycle-harness';
 
 const root = path.resolve(__dirname, '../..');
@@ -39,6 +41,26 @@ async function waitForOutput(started: Started, text: string, timeoutMs = 90_000)
     if (started.child.exitCode !== null) throw new Error(`certflow exited early:\n${started.output()}`);
     if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${started.output()}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** PIDs of the processes whose command line holds every one of `args`, in order of appearance. */
+function pidsRunning(args: string[]): number[] {
+  return fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      return args.every((arg) => argv.includes(arg)) ? [Number(entry)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
@@ -120,6 +142,38 @@ describe('npm start', () => {
     expect(await pressCtrlC(second)).toBe(0);
     expect(groupAlive(second.child.pid!)).toBe(false);
   });
+
+  it('when the Temporal dev server dies, then it is restarted; when npm start itself is killed -9, then its servers stop with it and the next start comes up unaided', async () => {
+    const config = loadConfig(env);
+    const first = startCertflow(env);
+    cleanup.push(() => groupAlive(first.child.pid!) && process.kill(-first.child.pid!, 'SIGKILL'));
+    await waitForOutput(first, 'certflow is up');
+
+    const temporalPid = pidsRunning(['start-dev', '--port', config.temporal.address.split(':')[1]!])[0]!;
+    expect(temporalPid).toBeDefined();
+    process.kill(temporalPid, 'SIGKILL');
+    await waitForOutput(first, 'restarting it');
+    await waitFor(async () => (await fetch(`${config.publicUrl}/readyz`)).status === 200, 60_000);
+    const registered = await fetch(`${config.publicUrl}/api/v1/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(registration('revived01')),
+    });
+    expect(registered.status).toBe(201);
+
+    // kill -9 of the start process alone: no stop of ours runs, the kernel tells its children.
+    process.kill(first.child.pid!, 'SIGKILL');
+    await first.exited;
+    await waitFor(async () => pidsRunning(['start-dev', '--port', config.temporal.address.split(':')[1]!]).length === 0, 30_000);
+    await waitFor(async () => pidsRunning(['--smtp', env.CERTFLOW_SMTP_PORT!, '--web']).length === 0, 30_000);
+
+    const second = startCertflow(env);
+    cleanup.push(() => groupAlive(second.child.pid!) && process.kill(-second.child.pid!, 'SIGKILL'));
+    await waitForOutput(second, 'certflow is up');
+    expect((await fetch(`${config.publicUrl}/readyz`)).status).toBe(200);
+    expect(await pressCtrlC(second)).toBe(0);
+    expect(groupAlive(second.child.pid!)).toBe(false);
+  }, 300_000);
 
   it('when a port is already taken, then start-up stops with a message naming its setting', async () => {
     const blocker = http.createServer();

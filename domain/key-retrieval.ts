@@ -2,7 +2,7 @@
 import { PkiError } from '../engines/pki';
 import { open, seal } from '../infra/aead';
 import type { IssuanceRequest, RequestStore } from '../stores';
-import type { Profile, RequestKind } from '../workflows/definitions';
+import { rulesOf, type Profile, type RequestKind } from '../workflows/definitions';
 import type { DomainDeps } from './deps';
 import { Refusal } from './refusal';
 
@@ -40,6 +40,18 @@ export async function findOwnedRequest(requests: RequestStore, requestId: string
 }
 
 export function createKeyRetrieval({ stores, certificates, ca, clock, dataKey }: Pick<DomainDeps, 'stores' | 'certificates' | 'ca' | 'clock' | 'dataKey'>) {
+  /**
+   * The key may leave only while its request is still key-ready with this very certificate: a reissue or revocation
+   * since 鍵の取得 has revoked it, and a lapsed deadline has withdrawn it.
+   */
+  async function assertStillDownloadable(pending: PendingDownload): Promise<void> {
+    const live = await certificates.liveStatus(pending.workflowId);
+    const state = live?.state ?? (await stores.requests.find(pending.requestId))?.status;
+    if (state === 'keyReady' && live?.serial === pending.serial) return;
+    const reason = `the key of request ${pending.requestId} (certificate ${pending.serial}) can no longer be downloaded: the request is ${state ?? 'unknown'}`;
+    throw new Refusal((state && rulesOf(state).refuses.retrieveKey) ?? 'nothingToDownload', reason);
+  }
+
   return {
     ownedRequest: (requestId: string, owner: RequestOwner) => findOwnedRequest(stores.requests, requestId, owner),
 
@@ -72,6 +84,7 @@ export function createKeyRetrieval({ stores, certificates, ca, clock, dataKey }:
       if (!pending) throw new Refusal('nothingToDownload', 'no key is waiting for download');
       const now = await clock();
       if (now.getTime() > Date.parse(pending.downloadDeadline)) throw new Refusal('downloadDeadlinePassed', `the download deadline ${pending.downloadDeadline} has passed`);
+      await assertStillDownloadable(pending);
       let pkcs12: Buffer;
       try {
         const { ciphertext, nonce } = pending.sealedPkcs12;

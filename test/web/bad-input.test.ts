@@ -6,6 +6,7 @@ import { createUserStore } from '../../stores/users';
 import { PKCS12_PASSWORD_MESSAGES_JA } from '../../engines/pki';
 import { MESSAGES, REFUSALS_JA } from '../../api/web/messages';
 import { statusQuery } from '../../workflows/definitions';
+import { reissue } from '../../domain';
 import { readEnrollmentMails, registerUser, startWebHarness, tlsRequest, waitFor, type RegisteredUser, type WebHarness } from './harness';
 import { holdsAny, pkcs12Pieces, sqliteBytes } from '../support/secrets';
 import { errorText, Visitor } from './visitor';
@@ -239,6 +240,25 @@ describe('bad input on the user pages', () => {
     expect(r.status).toBe(409);
     expect(errorText(r.body)).toBe(MESSAGES.requestExpired);
     expect(await h.runtime.ca.certificatesOf('kdanshinnet', carol.userId)).toEqual([]);
+  });
+
+  // After the 30-day test: after a reissue of a key-ready request the time-skipping test server no longer skips time for env.sleep.
+  it('when support reissues between 鍵の取得 and Download, then Download refuses with the reason and hands out no key', async () => {
+    const registered = await registerUser(h, 'emp313');
+    const carol = { ...registered, password: (await readEnrollmentMails(h, registered)).password };
+    const v = new Visitor(h.httpUrl);
+    await v.login('kdanshinnet', carol.userId, carol.password);
+    const password = 'Carol-pkcs12-pw';
+    const submitted = await v.post('/enroll/kdanshinnet/key', { formToken: await v.token('/enroll/kdanshinnet/key'), requestId: carol.requestId, password, passwordConfirmation: password });
+    expect(submitted).toMatchObject({ status: 303, location: '/enroll/kdanshinnet/download' });
+    const downloadToken = await v.token('/enroll/kdanshinnet/download');
+
+    await reissue(h.domain, { agent: 'support-tanaka', role: 'support' }, { userId: carol.userId });
+    const download = await v.post('/enroll/kdanshinnet/download', { formToken: downloadToken });
+    expect(download.status).toBe(409);
+    expect(download.res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(errorText(download.body)).toBe(MESSAGES.requestWithdrawn);
+    expect(await state(carol)).toBe('revoked');
   });
 
   it('when logins come too fast from one address, then they are rate limited with a Japanese page', async () => {

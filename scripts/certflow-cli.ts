@@ -21,10 +21,11 @@ environment: CERTFLOW_API_URL (default http://127.0.0.1:$CERTFLOW_HTTP_PORT or :
 type Role = 'support' | 'admin';
 
 interface Call {
+  /** The operation in the API's OpenAPI document, which also says the role it needs. */
+  operationId: string;
   method: 'GET' | 'POST';
   path: string;
   body?: Record<string, unknown>;
-  role: Role;
 }
 
 const enc = encodeURIComponent;
@@ -40,38 +41,47 @@ function callFor(positionals: string[], options: Record<string, string | undefin
   const profile = options.profile ? { profile: options.profile } : {};
   switch (command) {
     case 'reissue':
-      return { method: 'POST', path: `/users/${enc(need(a, '<userId>'))}/reissue`, body: profile, role: 'support' };
+      return { operationId: 'reissue', method: 'POST', path: `/users/${enc(need(a, '<userId>'))}/reissue`, body: profile };
     case 'revoke':
-      return { method: 'POST', path: `/users/${enc(need(a, '<userId>'))}/revoke`, body: { reason: need(options.reason, '--reason'), ...profile }, role: 'admin' };
+      return { operationId: 'revoke', method: 'POST', path: `/users/${enc(need(a, '<userId>'))}/revoke`, body: { reason: need(options.reason, '--reason'), ...profile } };
     case 'password-reset':
-      return { method: 'POST', path: `/requests/${enc(need(a, '<requestId>'))}/password-reset`, role: 'support' };
+      return { operationId: 'passwordReset', method: 'POST', path: `/requests/${enc(need(a, '<requestId>'))}/password-reset` };
     case 'new-request':
-      return { method: 'POST', path: `/users/${enc(need(a, '<userId>'))}/new-request`, body: profile, role: 'support' };
+      return { operationId: 'newRequest', method: 'POST', path: `/users/${enc(need(a, '<userId>'))}/new-request`, body: profile };
     case 'unlock':
-      return { method: 'POST', path: `/users/${enc(need(a, '<userId>'))}/unlock`, role: 'support' };
+      return { operationId: 'unlock', method: 'POST', path: `/users/${enc(need(a, '<userId>'))}/unlock` };
     case 'show':
-      if (a === 'user') return { method: 'GET', path: `/users/${enc(need(b, '<userId>'))}${options.profile ? `?profile=${enc(options.profile)}` : ''}`, role: 'support' };
-      if (a === 'request') return { method: 'GET', path: `/requests/${enc(need(b, '<requestId>'))}`, role: 'support' };
+      if (a === 'user') return { operationId: 'getUser', method: 'GET', path: `/users/${enc(need(b, '<userId>'))}${options.profile ? `?profile=${enc(options.profile)}` : ''}` };
+      if (a === 'request') return { operationId: 'getRequest', method: 'GET', path: `/requests/${enc(need(b, '<requestId>'))}` };
       return fail(`show: say "user" or "request"\n\n${USAGE}`);
     case 'list': {
-      if (a === 'failed-mails') return { method: 'GET', path: '/mails/failed', role: 'admin' };
+      if (a === 'failed-mails') return { operationId: 'listFailedMails', method: 'GET', path: '/mails/failed' };
       if (a !== 'certificates') return fail(`list: say "certificates" or "failed-mails"\n\n${USAGE}`);
       const query = new URLSearchParams();
       if (options.status) query.set('status', options.status);
       if (options.profile) query.set('profile', options.profile);
       if (options['expiring-before']) query.set('expiringBefore', options['expiring-before']);
-      return { method: 'GET', path: `/certificates${query.size ? `?${query}` : ''}`, role: 'admin' };
+      return { operationId: 'listCertificates', method: 'GET', path: `/certificates${query.size ? `?${query}` : ''}` };
     }
     default:
       return fail(USAGE);
   }
 }
 
+/** The role an operation needs, as the API's own document (GET /api/v1/openapi.json, no token) states it. */
+async function roleOf(baseUrl: string, operationId: string): Promise<Role> {
+  const res = await fetch(`${baseUrl}/api/v1/openapi.json`).catch((err: Error) => fail(`cannot reach ${baseUrl}: ${(err.cause as Error | undefined)?.message ?? err.message}`));
+  const document = (await res.json()) as { paths: Record<string, Record<string, { operationId?: string; 'x-certflow-role'?: Role }>> };
+  const operation = Object.values(document.paths).flatMap((item) => Object.values(item)).find((op) => op.operationId === operationId);
+  return operation?.['x-certflow-role'] ?? fail(`the API at ${baseUrl} has no operation ${operationId}`);
+}
+
 /** For local use: the dev token of the role the command needs, as `npm start` generated it. */
-function devToken(role: Role): string | undefined {
+async function devToken(baseUrl: string, operationId: string): Promise<string | undefined> {
   const file = path.join(path.resolve(process.env.CERTFLOW_DATA_DIR ?? 'var'), 'dev-secrets.json');
   if (!fs.existsSync(file)) return undefined;
   const tokens = JSON.parse(JSON.parse(fs.readFileSync(file, 'utf8')).CERTFLOW_API_TOKENS ?? '[]') as Array<{ token: string; role: Role }>;
+  const role = await roleOf(baseUrl, operationId);
   return (tokens.find((t) => t.role === role) ?? tokens.find((t) => t.role === 'admin'))?.token;
 }
 
@@ -86,7 +96,7 @@ async function main(): Promise<void> {
   }
   const call = callFor(positionals, values as Record<string, string | undefined>);
   const baseUrl = (process.env.CERTFLOW_API_URL ?? `http://127.0.0.1:${process.env.CERTFLOW_HTTP_PORT ?? 3000}`).replace(/\/$/, '');
-  const token = process.env.CERTFLOW_API_TOKEN ?? devToken(call.role) ?? fail('no token: set CERTFLOW_API_TOKEN');
+  const token = process.env.CERTFLOW_API_TOKEN ?? (await devToken(baseUrl, call.operationId)) ?? fail('no token: set CERTFLOW_API_TOKEN');
   const res = await fetch(`${baseUrl}/api/v1${call.path}`, {
     method: call.method,
     headers: { authorization: `Bearer ${token}`, ...(call.body ? { 'content-type': 'application/json' } : {}) },

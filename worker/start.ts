@@ -64,7 +64,7 @@ async function main(): Promise<void> {
 
     const lines = [
       'certflow is up:',
-      `  web and API      ${config.publicUrl}  (health: ${config.publicUrl}/healthz, support API: ${config.publicUrl}/api/v1)`,
+      `  web and API      ${config.publicUrl}  (health: ${config.publicUrl}/healthz, support API: ${config.publicUrl}/api/v1, its docs: ${config.publicUrl}/api/v1/docs)`,
       `  enrollment       ${config.publicUrl}/enroll/kdanshinnet/login  ·  ${config.publicUrl}/enroll/nissay/login`,
       `  TLS client auth  ${config.tlsPublicUrl}/renew/kdanshinnet/  (portal gate: ${config.tlsPublicUrl}/portal/kdanshinnet/)`,
       `  CRLs             ${config.publicUrl}/crl/kdanshinnet.crl  ·  ${config.publicUrl}/crl/nissay.crl`,

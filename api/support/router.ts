@@ -1,161 +1,35 @@
-// The support/admin API: thin JSON routes over the use cases, bearer-token roles, and an audit row for every change.
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import { HttpError } from '../errors';
+// The support/admin API: every route declared once in the contract (api/support/contract.ts), served from the
+// declarations behind bearer-token roles, with an audit row for every change and the OpenAPI document they make.
+import { Router } from 'express';
 import { routePattern } from '../http-metrics';
-import {
-  getRequest,
-  getUser,
-  listCertificates,
-  listFailedMails,
-  registerUser,
-  reissue,
-  resetEnrollmentPassword,
-  revoke,
-  startNewRequest,
-  unlockUser,
-  type Actor,
-  type DomainDeps,
-} from '../../domain';
-import { audited } from './audit';
-import { authenticate, permits, type ApiToken } from './auth';
-import {
-  certificateListSchema,
-  failedMailListSchema,
-  parse,
-  profileChoiceSchema,
-  registrationSchema,
-  requestIdSchema,
-  revokeSchema,
-  userIdSchema,
-} from './schemas';
+import { authenticate } from './auth';
+import { certificateRoutes } from './certificate-routes';
+import { API_BASE, mountRoutes, openApiDocument, type SupportRoute, type SupportRouterDeps } from './contract';
+import { docsRoutes } from './docs-routes';
 
-export interface SupportRouterDeps extends DomainDeps {
-  apiTokens: ApiToken[];
-}
+export type { SupportRouterDeps } from './contract';
 
-type Role = Actor['role'];
+/** Every route of the support API; a module that adds routes exports its declarations and is listed here. */
+export const SUPPORT_ROUTES: readonly SupportRoute[] = [...docsRoutes(() => supportApiDocument()), ...certificateRoutes];
 
-const actorOf = (res: Response): Actor => res.locals.actor as Actor;
+let document: Record<string, unknown> | undefined;
 
-function requireRole(actor: Actor, role: Role): void {
-  if (!permits(actor, role)) throw HttpError.forbidden(`this action needs the ${role} role; ${actor.agent} has ${actor.role}`);
-}
-
-const pathUserId = (req: Request) => parse(userIdSchema, req.params.userId, 'userId');
-const pathRequestId = (req: Request) => parse(requestIdSchema, req.params.requestId, 'requestId');
-
-/** `?profile=` or body.profile; both given and different is a contradiction. */
-function profileChoice(req: Request, body: { profile?: string }): string | undefined {
-  const fromQuery = parse(profileChoiceSchema, { profile: req.query.profile }, 'profile').profile;
-  if (fromQuery && body.profile && fromQuery !== body.profile) throw HttpError.badRequest('profile: query and body name different profiles', 'profile');
-  return fromQuery ?? body.profile;
+/** The support API's OpenAPI 3.1 document, built once from SUPPORT_ROUTES. */
+export function supportApiDocument(): Record<string, unknown> {
+  return (document ??= openApiDocument(SUPPORT_ROUTES, {
+    title: 'certflow support/admin API',
+    version: '1',
+    description:
+      'The support centre and the operator over HTTP: registration, reissue, revocation, new requests, unlock, password reset, look-ups and lists. ' +
+      'Authenticate with `Authorization: Bearer <token>` (CERTFLOW_API_TOKENS); `admin` may do everything `support` may. ' +
+      'Every state-changing call is audited with the status it was answered.',
+  }));
 }
 
 export function createSupportRouter(deps: SupportRouterDeps): Router {
   const api = Router();
-
-  /** A state-changing route: role check, use case and audit row, including refusals. */
-  function command<T>(
-    role: Role,
-    action: string,
-    target: (req: Request) => string,
-    run: (req: Request, actor: Actor) => Promise<T>,
-    reply: { status: number; body: (result: T) => unknown; detail: (result: T) => Record<string, unknown> },
-  ): RequestHandler {
-    return async (req, res) => {
-      const actor = actorOf(res);
-      const result = await audited(deps.stores.audit, actor, {
-        action,
-        target: target(req),
-        run: async () => {
-          requireRole(actor, role);
-          return run(req, actor);
-        },
-        detail: reply.detail,
-      });
-      res.status(reply.status).json(reply.body(result));
-    };
-  }
-
-  function query<T>(role: Role, run: (req: Request) => Promise<T>): RequestHandler {
-    return async (req, res) => {
-      requireRole(actorOf(res), role);
-      res.json(await run(req));
-    };
-  }
-
-  const userTarget = (req: Request) => `user:${req.params.userId ?? (req.body as { userId?: unknown } | undefined)?.userId ?? '?'}`;
-
-  api.post(
-    '/users',
-    command('admin', 'registerUser', userTarget, (req) => registerUser(deps, parse(registrationSchema, req.body)), {
-      status: 201,
-      body: (r) => r,
-      detail: (r) => ({ profile: r.profile, requestId: r.requestId }),
-    }),
-  );
-
-  api.post(
-    '/users/:userId/reissue',
-    command('support', 'reissue', userTarget, (req, actor) => {
-      const body = parse(profileChoiceSchema, req.body);
-      return reissue(deps, actor, { userId: pathUserId(req), profile: profileChoice(req, body) });
-    }, {
-      status: 201,
-      // The one time the agent sees the password: to read it out on the phone.
-      body: (r) => ({ requestId: r.requestId, workflowId: r.workflowId, enrollmentPassword: r.enrollmentPassword }),
-      detail: (r) => ({ profile: r.profile, predecessorRequestId: r.predecessorRequestId, requestId: r.requestId }),
-    }),
-  );
-
-  api.post(
-    '/users/:userId/revoke',
-    command('admin', 'revoke', userTarget, (req, actor) => {
-      const body = parse(revokeSchema, req.body);
-      return revoke(deps, actor, { userId: pathUserId(req), profile: profileChoice(req, body), reason: body.reason });
-    }, {
-      status: 200,
-      body: (r) => r,
-      detail: (r) => ({ profile: r.status.profile, requestId: r.requestId, reason: r.status.revocationReason }),
-    }),
-  );
-
-  api.post(
-    '/users/:userId/new-request',
-    command('support', 'newRequest', userTarget, (req) => {
-      const body = parse(profileChoiceSchema, req.body);
-      return startNewRequest(deps, { userId: pathUserId(req), profile: profileChoice(req, body) });
-    }, {
-      status: 201,
-      body: (r) => ({ requestId: r.requestId, workflowId: r.workflowId }),
-      detail: (r) => ({ profile: r.profile, predecessorRequestId: r.predecessorRequestId, requestId: r.requestId }),
-    }),
-  );
-
-  api.post(
-    '/users/:userId/unlock',
-    command('support', 'unlock', userTarget, (req) => unlockUser(deps, pathUserId(req)), {
-      status: 200,
-      body: (r) => r,
-      detail: () => ({}),
-    }),
-  );
-
-  api.post(
-    '/requests/:requestId/password-reset',
-    command('support', 'passwordReset', (req) => `request:${req.params.requestId}`, (req) => resetEnrollmentPassword(deps, pathRequestId(req)), {
-      status: 200,
-      body: (r) => ({ requestId: r.requestId, enrollmentPassword: r.enrollmentPassword }),
-      detail: (r) => ({ userId: r.userId, profile: r.profile }),
-    }),
-  );
-
-  api.get('/users/:userId', query('support', (req) => getUser(deps, pathUserId(req), profileChoice(req, {}))));
-  api.get('/requests/:requestId', query('support', (req) => getRequest(deps, pathRequestId(req))));
-  api.get('/certificates', query('admin', (req) => listCertificates(deps, parse(certificateListSchema, req.query, 'query'))));
-  api.get('/mails/failed', query('admin', (req) => listFailedMails(deps, parse(failedMailListSchema, req.query, 'query').limit)));
-
+  mountRoutes(api, SUPPORT_ROUTES, deps, authenticate(deps.apiTokens));
   const router = Router();
-  router.use('/api/v1', routePattern('/api/v1'), authenticate(deps.apiTokens), express.json({ limit: '16kb' }), api);
+  router.use(API_BASE, routePattern(API_BASE), api);
   return router;
 }

@@ -12,6 +12,8 @@ import { loadConfig } from '../../worker/config';
 import { createCertflowWorker } from '../../worker/worker';
 import { createHttpSide, createRuntime, type Runtime } from '../../worker/composition';
 import type { DomainDeps } from '../../domain';
+import { supportApiDocument } from '../../api/support/router';
+import { createContractRecorder, type ContractRecorder } from './contract-recorder';
 import { startTestMailbox, type ReceivedMail, type TestMailbox } from '../mail/support';
 import { createPostgresDatabase, type DatabaseKind } from '../support/databases';
 import { createDevServerEnv } from '../support/temporal';
@@ -31,13 +33,19 @@ export interface ApiStack {
   tokens: { admin: string; support: string };
   /** Every line the HTTP side logged. */
   logs: string[];
+  /** Every answer `call` received, each checked against the OpenAPI document as it arrived. */
+  contract: ContractRecorder;
+  /** One API call; an answer its OpenAPI operation does not declare (status, content type or body) throws. */
   call(method: string, urlPath: string, options?: { token?: string | null; body?: unknown; raw?: string }): Promise<{ status: number; body: any }>;
   /** Resolves with the mails to `to` once `count` of them have arrived. */
   mailsTo(to: string, count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
+  /** Stops everything, then fails if an operation test/api/contract-coverage.ts assigns to this test file was never called. */
   close(): Promise<void>;
 }
 
 export async function startApiStack(name: string, { database }: { database: DatabaseKind }): Promise<ApiStack> {
+  const testFile = expect.getState().testPath;
+  const contract = createContractRecorder(supportApiDocument());
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `certflow-${name}-`));
   const postgres = database === 'postgresql' ? await createPostgresDatabase() : undefined;
   const mailbox = await startTestMailbox();
@@ -77,12 +85,14 @@ export async function startApiStack(name: string, { database }: { database: Data
     taskQueue,
     tokens,
     logs,
+    contract,
     async call(method, urlPath, { token = tokens.admin, body, raw } = {}) {
       const headers: Record<string, string> = {};
       if (token !== null) headers.authorization = `Bearer ${token}`;
       if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
       const res = await fetch(`${baseUrl}${urlPath}`, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
       const text = await res.text();
+      contract.record(method, urlPath, res.status, res.headers.get('content-type'), text);
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
     async mailsTo(to, count, timeoutMs = 30_000) {
@@ -103,6 +113,7 @@ export async function startApiStack(name: string, { database }: { database: Data
       await mailbox.close();
       await postgres?.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
+      if (testFile) contract.assertExercised(testFile);
     },
   };
 }

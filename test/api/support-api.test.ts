@@ -1,5 +1,7 @@
 // The support/admin API on the Temporal dev server with the real PKI and a real SMTP listener: API → workflow → database.
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import argon2 from 'argon2';
 import { Client, Connection } from '@temporalio/client';
@@ -390,12 +392,20 @@ describe.each(DATABASE_KINDS)('the support API on %s', (database) => {
   });
 
   describe('the support CLI', () => {
-    const cli = (args: string[], token: string) =>
+    /** With a token, the CLI uses it; with a data directory instead, the dev token of the role the API's document names. */
+    const cli = (args: string[], credentials: string | { dataDir: string }) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const { CERTFLOW_API_TOKEN: _, ...env } = process.env;
         execFile(
           path.resolve(__dirname, '../../node_modules/.bin/tsx'),
           [path.resolve(__dirname, '../../scripts/certflow-cli.ts'), ...args],
-          { env: { ...process.env, CERTFLOW_API_URL: stack.baseUrl, CERTFLOW_API_TOKEN: token } },
+          {
+            env: {
+              ...env,
+              CERTFLOW_API_URL: stack.baseUrl,
+              ...(typeof credentials === 'string' ? { CERTFLOW_API_TOKEN: credentials } : { CERTFLOW_DATA_DIR: credentials.dataDir }),
+            },
+          },
           (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
         );
       });
@@ -413,6 +423,24 @@ describe.each(DATABASE_KINDS)('the support API on %s', (database) => {
       expect(missing.stderr).toContain('HTTP 404');
       const forbidden = await cli(['list', 'certificates', '--status', 'active'], stack.tokens.support);
       expect(forbidden).toMatchObject({ code: 1, stderr: expect.stringContaining('HTTP 403') });
+    });
+
+    it('when no token is given, then the CLI takes the dev token of the role the API document states for the command', async () => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-cli-'));
+      const apiTokens = [
+        { token: stack.tokens.support, role: 'support', agent: 'support-tanaka' },
+        { token: stack.tokens.admin, role: 'admin', agent: 'admin-sato' },
+      ];
+      fs.writeFileSync(path.join(dataDir, 'dev-secrets.json'), JSON.stringify({ CERTFLOW_API_TOKENS: JSON.stringify(apiTokens) }));
+      try {
+        await register('emp091');
+        // unlock is a support operation: the support token, as the audit row shows; the list is admin's.
+        expect(await cli(['unlock', 'emp091'], { dataDir })).toMatchObject({ code: 0 });
+        expect((await audit.list({ target: 'user:emp091', action: 'unlock' }))[0]).toMatchObject({ agent: 'support-tanaka', outcome: 'ok' });
+        expect(await cli(['list', 'certificates', '--status', 'active'], { dataDir })).toMatchObject({ code: 0 });
+      } finally {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -8,10 +8,19 @@ export { revoke } from './revoke';
 export { resetEnrollmentPassword, unlockUser } from './password-reset';
 export { startNewRequest } from './new-request';
 export { getUser, getRequest, listCertificates, listFailedMails, requestView, type RequestView, type UserView } from './queries';
-export { isProfile, resolveUser, currentRequest } from './request-chain';
+export { isProfile, isUserProfile, resolveUser, currentRequest } from './request-chain';
 export { generateEnrollmentPassword, hashEnrollmentPassword, verifyEnrollmentPassword } from './enrollment-password';
 export { createEnrollmentLogin, DEFAULT_LOCKOUT, type LockoutPolicy } from './enrollment-login';
 export { createKeyRetrieval, type KeyRetrieval, type PendingDownload } from './key-retrieval';
 export { createCertificateDetails, subjectNamesOf, type CertificateDetails, type SubjectNames } from './certificate-details';
 export { createRenewal, type Renewal } from './renewal';
 export { createClientCertificateCheck, type ClientCertificateCheck, type PresentedCertificate, type CertificateRefusal } from './client-certificate';
+export {
+  addOperator,
+  disableOperator,
+  listOperators,
+  operatorFor,
+  OPERATOR_DISABLE_REASON,
+  type NewOperator,
+  type OperatorVerdict,
+} from './operators';

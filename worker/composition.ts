@@ -190,7 +190,12 @@ export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Prom
     trustProxy: config.http.trustProxy,
   });
   const tlsServer = o.serverCertificate
-    ? await createTlsServer({ ...webDeps, serverCertificate: o.serverCertificate, requestDuration: metrics.httpRequestDuration })
+    ? await createTlsServer({
+        ...webDeps,
+        serverCertificate: o.serverCertificate,
+        requestDuration: metrics.httpRequestDuration,
+        console: { temporalUiUrl: config.temporal.uiUrl, temporalNamespace: config.temporal.namespace },
+      })
     : undefined;
   return { domain, app, tlsServer };
 }

@@ -18,6 +18,7 @@ import {
 } from '../../domain';
 import { audited } from './audit';
 import { authenticate, permits, type ApiToken } from './auth';
+import { createOperatorRoutes } from './operator-routes';
 import {
   certificateListSchema,
   failedMailListSchema,
@@ -153,6 +154,7 @@ export function createSupportRouter(deps: SupportRouterDeps): Router {
   api.get('/users/:userId', query('support', (req) => getUser(deps, pathUserId(req), profileChoice(req, {}))));
   api.get('/requests/:requestId', query('support', (req) => getRequest(deps, pathRequestId(req))));
   api.get('/certificates', query('admin', (req) => listCertificates(deps, parse(certificateListSchema, req.query, 'query'))));
+  api.use(createOperatorRoutes(deps));
   api.get('/mails/failed', query('admin', (req) => listFailedMails(deps, parse(failedMailListSchema, req.query, 'query').limit)));
 
   const router = Router();

@@ -15,7 +15,7 @@ export interface DomainDeps {
   ca: CertificateAuthority;
   profiles: Record<Profile, CertificateProfile>;
   sealedSecrets: SealedSecrets;
-  mailOutbox: Pick<MailOutboxStore, 'listFailedMails'>;
+  mailOutbox: Pick<MailOutboxStore, 'listFailedMails' | 'get' | 'listByKeyPrefix'>;
   clock: Clock;
   /** config.dataKey (AES-256): seals the PKCS#12 that waits in the session for its Download. */
   dataKey: Buffer;

@@ -15,3 +15,16 @@ export { createKeyRetrieval, type KeyRetrieval, type PendingDownload } from './k
 export { createCertificateDetails, subjectNamesOf, type CertificateDetails, type SubjectNames } from './certificate-details';
 export { createRenewal, type Renewal } from './renewal';
 export { createClientCertificateCheck, type ClientCertificateCheck, type PresentedCertificate, type CertificateRefusal } from './client-certificate';
+export {
+  searchRequests,
+  listExpiringCertificates,
+  listAwaitingRetrieval,
+  listAuditTrail,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  type SearchInput,
+  type AuditTrailInput,
+  type PageInput,
+  type SupportRow,
+  type SearchField,
+} from './support-search';

@@ -1,5 +1,6 @@
 // The mail outbox: one row per mail event, written before sending and read on every retry, so each event is mailed once.
 import type { Db } from '../../infra/db';
+import { LIKE_ESCAPED, likePattern } from '../../infra/like';
 import type { MailKind } from './kinds';
 
 export type OutboxStatus = 'pending' | 'sent' | 'failed';
@@ -43,6 +44,8 @@ export interface MailOutboxStore {
   listFailedMails(options?: { limit?: number }): Promise<OutboxMail[]>;
   /** Rows neither sent nor refused yet: the backlog an operator watches. */
   countPending(): Promise<number>;
+  /** Every mail whose key starts with `prefix` (a workflow's mails: `${workflowId}:`), oldest first. */
+  listByKeyPrefix(prefix: string): Promise<OutboxMail[]>;
 }
 
 interface OutboxRow {
@@ -158,6 +161,13 @@ export function createMailOutboxStore(db: Db, clock: () => Date = () => new Date
 
     async listFailedMails({ limit = 100 } = {}) {
       const rows = await db<OutboxRow>(table).where({ status: 'failed' }).orderBy('updated_at', 'desc').limit(limit);
+      return (rows as OutboxRow[]).map(fromRow);
+    },
+
+    async listByKeyPrefix(prefix) {
+      const rows = await db<OutboxRow>(table)
+        .whereRaw(`key ${LIKE_ESCAPED}`, [likePattern(prefix, 'prefix')])
+        .orderBy([{ column: 'created_at', order: 'asc' }, { column: 'key', order: 'asc' }]);
       return (rows as OutboxRow[]).map(fromRow);
     },
 

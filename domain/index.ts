@@ -28,3 +28,4 @@ export {
   type SupportRow,
   type SearchField,
 } from './support-search';
+export { userTimeline, portalVerdict, type ProfileTimeline, type TimelineRequest, type TimelineMail, type PortalVerdict } from './user-timeline';

@@ -87,3 +87,20 @@ export async function createDomainFixture(db: Db, now = new Date('2026-11-25T01:
   };
   return fixture;
 }
+
+/** A certificate really signed by the fixture's CA for a request, as the issuance activity does. */
+export async function issueFor(f: DomainFixture, o: { userId: string; requestId: string; profile?: Profile; notBefore: Date; notAfter: Date }) {
+  const profile = o.profile ?? 'kdanshinnet';
+  return f.deps.ca.issue({
+    requestId: o.requestId,
+    profile,
+    userId: o.userId,
+    organizationalUnits: ['div1-1-1', 'div1-1', 'div1'],
+    organization: 'sampleCompany',
+    country: 'JP',
+    email: `${o.userId}@bank.example.co.jp`,
+    subscriberId: `S-${o.userId}`,
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
+  });
+}

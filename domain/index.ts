@@ -29,3 +29,4 @@ export {
   type SearchField,
 } from './support-search';
 export { userTimeline, portalVerdict, type ProfileTimeline, type TimelineRequest, type TimelineMail, type PortalVerdict } from './user-timeline';
+export { diagnoseCertificate, parseCertificate, type Diagnosis, type DiagnosisVerdict, type DiagnosisRefusal, type Successor } from './diagnose-certificate';

@@ -5,16 +5,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CertificateGateway, DomainDeps } from '../../domain';
-import { createMailOutboxStore, createSealedSecrets, type MailOutboxStore } from '../../engines/mail';
+import { createLifecycleMailer } from '../../activities/lifecycle-mailer';
+import { createMailActivities, createMailOutboxStore, createMailRenderer, createSealedSecrets, createSmtpTransport, type MailOutboxStore } from '../../engines/mail';
 import { buildProfiles, createCertificateAuthority, createPkiStore } from '../../engines/pki';
 import type { Db } from '../../infra/db';
 import { createStores, type Stores } from '../../stores';
+import { startTestMailbox, support, type TestMailbox } from '../mail/support';
 import { certificateWorkflowId, type CertificateStatus, type Profile, type RequestKind, type RequestSnapshot } from '../../workflows/definitions';
 
 export interface DomainFixture {
   deps: DomainDeps;
   stores: Stores;
   outbox: MailOutboxStore;
+  /** The SMTP listener the mail engine sends to (refuse a recipient with `mailbox.refused.add`). */
+  mailbox: TestMailbox;
   /** The business clock's time; tests move it. */
   now: Date;
   /** What the fake gateway answers for a running workflow (absent: the workflow has closed). */
@@ -33,6 +37,11 @@ export async function createDomainFixture(db: Db, now = new Date('2026-11-25T01:
   const ca = createCertificateAuthority({ store: createPkiStore(db), caDir: path.join(dir, 'ca'), caPassphrase: 'domain fixture passphrase', dataKey, profiles });
   await ca.ensureCas(now);
   const outbox = createMailOutboxStore(db);
+  const sealedSecrets = createSealedSecrets({ db, dataKey });
+  const mailbox = await startTestMailbox();
+  const transport = createSmtpTransport({ host: '127.0.0.1', port: mailbox.port, secure: false });
+  const mail = createMailActivities({ outbox, secrets: sealedSecrets, transport, renderer: await createMailRenderer(), from: 'certflow@certflow.example.jp', support });
+  const mailer = createLifecycleMailer({ sendMail: mail.sendMail, profiles, publicUrl: 'https://certflow.example.jp', tlsPublicUrl: 'https://certflow.example.jp:8443' });
   const live = new Map<string, CertificateStatus>();
   const unused = (name: string) => () => Promise.reject(new Error(`the domain fixture's gateway does not ${name}`));
   const certificates: CertificateGateway = {
@@ -46,6 +55,7 @@ export async function createDomainFixture(db: Db, now = new Date('2026-11-25T01:
   const fixture: DomainFixture = {
     stores,
     outbox,
+    mailbox,
     now,
     live,
     deps: {
@@ -53,8 +63,9 @@ export async function createDomainFixture(db: Db, now = new Date('2026-11-25T01:
       certificates,
       ca,
       profiles,
-      sealedSecrets: createSealedSecrets({ db, dataKey }),
+      sealedSecrets,
       mailOutbox: outbox,
+      mailer,
       clock: () => fixture.now,
       dataKey,
     },
@@ -82,6 +93,8 @@ export async function createDomainFixture(db: Db, now = new Date('2026-11-25T01:
       return { workflowId };
     },
     async close() {
+      transport.close();
+      await mailbox.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

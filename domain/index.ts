@@ -1,5 +1,5 @@
 // The domain's public surface: entry points (HTTP routes, the TLS listener, the CLI through HTTP) call only these.
-export { type DomainDeps, type Actor, type Clock } from './deps';
+export { type DomainDeps, type Actor, type Clock, type LifecycleMailSender } from './deps';
 export { Refusal, type RefusalCode, type RefusalDetail } from './refusal';
 export { createCertificateGateway, type CertificateGateway } from './certificate-gateway';
 export { registerUser, type Registration, type RegisteredUser } from './register-user';
@@ -24,3 +24,19 @@ export {
   type NewOperator,
   type OperatorVerdict,
 } from './operators';
+export {
+  searchRequests,
+  listExpiringCertificates,
+  listAwaitingRetrieval,
+  listAuditTrail,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  type SearchInput,
+  type AuditTrailInput,
+  type PageInput,
+  type SupportRow,
+  type SearchField,
+} from './support-search';
+export { userTimeline, portalVerdict, type ProfileTimeline, type TimelineRequest, type TimelineMail, type PortalVerdict } from './user-timeline';
+export { diagnoseCertificate, parseCertificate, type Diagnosis, type DiagnosisVerdict, type DiagnosisRefusal, type Successor } from './diagnose-certificate';
+export { resendFailedMail, type ResentMail } from './resend-mail';

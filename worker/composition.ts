@@ -15,7 +15,7 @@ import type { WebDeps } from '../api/web/page-kit';
 import { createRateLimitStore } from '../api/web/rate-limit-store';
 import { createWebRouter } from '../api/web/router';
 import { createSessionStore } from '../api/web/session';
-import { createCertificateActivities } from '../activities/certificate-activities';
+import { createCertificateActivities, type LifecycleMailer } from '../activities/certificate-activities';
 import { createLifecycleMailer } from '../activities/lifecycle-mailer';
 import { createCertificateGateway, type Clock, type DomainDeps } from '../domain';
 import {
@@ -45,6 +45,8 @@ export interface Runtime {
   sealedSecrets: SealedSecrets;
   mailOutbox: MailOutboxStore;
   activities: CertificateActivities;
+  /** The lifecycle mails through the mail engine; the activities send with it, and support's resend too. */
+  mailer: LifecycleMailer;
   /** This process's Prometheus registry and certflow's metrics in it (served at /metrics). */
   metrics: CertflowMetrics;
   /** Runs `stop` when the runtime closes, before its database does (timers of what was built on it). */
@@ -96,6 +98,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       profiles,
       sealedSecrets,
       mailOutbox,
+      mailer,
       activities: createCertificateActivities({ requests: stores.requests, users: stores.users, ca, mailer }),
       metrics,
       onClose(stop) {
@@ -122,6 +125,7 @@ export function createDomain(runtime: Runtime, client: Client, clock: Clock = ()
     profiles: runtime.profiles,
     sealedSecrets: runtime.sealedSecrets,
     mailOutbox: runtime.mailOutbox,
+    mailer: runtime.mailer,
     clock,
     dataKey: runtime.config.dataKey,
   };

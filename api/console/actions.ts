@@ -1,7 +1,7 @@
 // The console's actions on a user, each through mountAction (confirmation page, one-time token, role, audit row):
-// reissue, revoke (admin), new request, unlock, enrollment password reset.
+// reissue, revoke (admin), new request, unlock, enrollment password reset, resend of a failed mail.
 import type { Request, Router } from 'express';
-import { reissue, resetEnrollmentPassword, revoke, startNewRequest, unlockUser } from '../../domain';
+import { reissue, resendFailedMail, resetEnrollmentPassword, revoke, startNewRequest, unlockUser } from '../../domain';
 import { REVOCATION_REASONS, USER_PROFILES, type RevocationReason, type UserProfile } from '../../workflows/definitions';
 import { HttpError } from '../errors';
 import { requestIdSchema } from '../support/schemas';
@@ -106,5 +106,29 @@ ${passwordBlock(r.enrollmentPassword)}${backToUser(r.userId)}`,
     run: (t) => resetEnrollmentPassword(deps, t.requestId),
     detail: (r) => ({ userId: r.userId, profile: r.profile }),
     done: (r) => html`<div class="done">申請 ${r.requestId} のパスワードを再発行しました。</div>${passwordBlock(r.enrollmentPassword)}${backToUser(r.userId)}`,
+  });
+
+  mountAction(router, '/mails/resend', deps, {
+    name: 'resendMail',
+    title: 'メールの再送',
+    role: 'support',
+    params: (req) => {
+      const key = req.query.key;
+      if (typeof key !== 'string' || key.length === 0 || key.length > 200) throw HttpError.badRequest('再送するメールの指定が正しくありません。', 'key');
+      return { key };
+    },
+    target: (t) => `mail:${t.key}`,
+    confirm: async (t) => {
+      const mail = await deps.mailOutbox.get(t.key);
+      if (!mail) throw HttpError.notFound('このメールはありません。');
+      return html`<table class="form"><tr><th>宛先</th><td>${mail.recipient}</td></tr><tr><th>件名</th><td>${mail.subject}</td></tr>
+<tr><th>失敗の理由</th><td>${mail.lastError ?? ''}</td></tr></table><p>送信に失敗したこのメールをもう一度送ります。</p>`;
+    },
+    run: (t, actor) => resendFailedMail(deps, actor, t.key),
+    detail: (r) => ({ resendKey: r.resendKey, kind: r.kind, status: r.status }),
+    done: (r) =>
+      r.status === 'sent'
+        ? html`<div class="done">${r.recipient} 宛てのメール（${r.kind}）を再送しました。</div>`
+        : html`<div class="error" role="alert">再送も受け付けられませんでした：${r.reason ?? ''}</div>`,
   });
 }

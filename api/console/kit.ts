@@ -165,7 +165,7 @@ export function mountAction<P, R>(router: Router, path: string, deps: DomainDeps
     if (refused) return sendConsolePage(res, 403, action.title, errorBox(refused.message));
     const params = action.params(req);
     const body = html`${await action.confirm(params, deps)}
-<form method="post" action="${req.originalUrl.split('?')[0]}">${formToken(issueFormToken(req))}
+<form method="post" action="${req.originalUrl}">${formToken(issueFormToken(req))}
 ${action.fields?.(params) ?? ''}
 <p class="note">よろしければ「実行」を押してください。</p>
 <button type="submit">実行</button></form>`;

@@ -1,8 +1,8 @@
 // Every migration runs up and back down on each supported database, leaving an empty schema that can be migrated again;
 // several processes starting at once all end up on the latest schema.
 import { createDb, MIGRATION_LOCK_KEY, MigrationLockTimeout, migrateToLatest, rollbackAll, type Db } from '../../infra/db';
-import { forEachDatabase, useTestDatabase } from '../support/databases';
 import { migrationSource } from '../../migrations';
+import { forEachDatabase, useTestDatabase } from '../support/databases';
 
 /** Tables, indexes and sequences the migrations own (knex's own bookkeeping left out). */
 async function schemaObjects(db: Db): Promise<string[]> {

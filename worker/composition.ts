@@ -15,7 +15,7 @@ import type { WebDeps } from '../api/web/page-kit';
 import { createRateLimitStore } from '../api/web/rate-limit-store';
 import { createWebRouter } from '../api/web/router';
 import { createSessionStore } from '../api/web/session';
-import { createCertificateActivities } from '../activities/certificate-activities';
+import { createCertificateActivities, type LifecycleMailer } from '../activities/certificate-activities';
 import { createLifecycleMailer } from '../activities/lifecycle-mailer';
 import { createCertificateGateway, type Clock, type DomainDeps } from '../domain';
 import {
@@ -46,6 +46,8 @@ export interface Runtime {
   sealedSecrets: SealedSecrets;
   mailOutbox: MailOutboxStore;
   activities: CertificateActivities;
+  /** The lifecycle mails through the mail engine; the activities send with it, and support's resend too. */
+  mailer: LifecycleMailer;
   /** This process's Prometheus registry and certflow's metrics in it (served at /metrics). */
   metrics: CertflowMetrics;
   /** Runs `stop` when the runtime closes, before its database does (timers of what was built on it). */
@@ -97,6 +99,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       profiles,
       sealedSecrets,
       mailOutbox,
+      mailer,
       activities: createCertificateActivities({ requests: stores.requests, users: stores.users, ca, mailer }),
       metrics,
       onClose(stop) {
@@ -128,6 +131,7 @@ export function createDomain(runtime: Runtime, client: Client, clock: Clock = ()
     profiles: runtime.profiles,
     sealedSecrets: runtime.sealedSecrets,
     mailOutbox: runtime.mailOutbox,
+    mailer: runtime.mailer,
     clock,
     dataKey: runtime.config.dataKey,
   };
@@ -196,7 +200,12 @@ export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Prom
     trustProxy: config.http.trustProxy,
   });
   const tlsServer = o.serverCertificate
-    ? await createTlsServer({ ...webDeps, serverCertificate: o.serverCertificate, requestDuration: metrics.httpRequestDuration })
+    ? await createTlsServer({
+        ...webDeps,
+        serverCertificate: o.serverCertificate,
+        requestDuration: metrics.httpRequestDuration,
+        console: { temporalUiUrl: config.temporal.uiUrl, temporalNamespace: config.temporal.namespace },
+      })
     : undefined;
   return { domain, app, tlsServer };
 }

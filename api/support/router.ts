@@ -1,6 +1,7 @@
 // The support/admin API: every route declared once in the contract (api/support/contract.ts), served from the
 // declarations behind bearer-token roles, with an audit row for every change and the OpenAPI document they make.
-import { Router } from 'express';
+import express, { Router } from 'express';
+import { createOperatorRoutes } from './operator-routes';
 import { routePattern } from '../http-metrics';
 import { authenticate } from './auth';
 import { certificateRoutes } from './certificate-routes';
@@ -29,6 +30,8 @@ export function supportApiDocument(): Record<string, unknown> {
 export function createSupportRouter(deps: SupportRouterDeps): Router {
   const api = Router();
   mountRoutes(api, SUPPORT_ROUTES, deps, authenticate(deps.apiTokens));
+  // Not yet declared in the contract (the contract test says so until they are).
+  api.use(express.json({ limit: '16kb' }), createOperatorRoutes(deps));
   const router = Router();
   router.use(API_BASE, routePattern(API_BASE), api);
   return router;

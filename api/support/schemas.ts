@@ -1,6 +1,6 @@
 // What the support API accepts, checked with zod; the first problem becomes a 400 that names its field.
 import { z } from 'zod';
-import { PROFILES, REQUEST_STATUSES, REVOCATION_REASONS, type RequestStatus } from '../../workflows/definitions';
+import { PROFILES, REQUEST_STATUSES, REVOCATION_REASONS, USER_PROFILES, type RequestStatus } from '../../workflows/definitions';
 import { HttpError } from '../errors';
 
 // Control and format characters would make a DN display something other than what it holds.
@@ -12,7 +12,8 @@ export const REQUEST_ID = /^\d{15}$/;
 
 export const userIdSchema = z.string().regex(USER_ID, 'must be 1 to 64 letters, digits, dots, underscores or hyphens');
 export const requestIdSchema = z.string().regex(REQUEST_ID, 'must be 15 digits (yyyymmdd + sequence)');
-const profile = z.enum(PROFILES);
+/** What the users' routes name: an operator's certificate is managed only through /operators. */
+const profile = z.enum(USER_PROFILES);
 
 export const registrationSchema = z.object({
   userId: userIdSchema,
@@ -29,10 +30,16 @@ export const revokeSchema = z.object({ reason: z.enum(REVOCATION_REASONS), profi
 
 export const certificateListSchema = z.object({
   status: z.enum(REQUEST_STATUSES as [RequestStatus, ...RequestStatus[]]).optional(),
-  profile: profile.optional(),
+  profile: z.enum(PROFILES).optional(),
   expiringBefore: z.union([z.iso.datetime({ offset: true }), z.iso.date()], 'must be an ISO-8601 date or date-time').transform((v) => new Date(v)).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
+export const operatorSchema = z.object({
+  agentId: userIdSchema,
+  role: z.enum(['support', 'admin']),
+  email: z.email('must be an e-mail address').max(254),
+});
+
 export const failedMailListSchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() });
 
 function fieldName(path: PropertyKey[]): string {

@@ -9,6 +9,7 @@ const PASSWORD = 'Tokyo-2026!pass';
 const ISSUER_CN: Record<Profile, string> = {
   kdanshinnet: 'Nissay Information Technology KDanshinnet CA',
   nissay: 'Nissay Information Technology Danshinnet Nissay CA',
+  operators: 'Nissay Information Technology certflow Operators CA',
 };
 
 let fixture: PkiFixture;

@@ -4,6 +4,7 @@ import express, { type Express, type Router } from 'express';
 import { errorHandler, notFoundHandler, type HttpError } from './errors';
 import { measureRequests } from './http-metrics';
 import { createOpsRouter, type OpsDeps } from './ops';
+import { securityHeaders } from './security-headers';
 import type { HttpRequestDuration } from '../infra/metrics';
 import type { Logger } from '../infra/logger';
 
@@ -27,6 +28,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? false);
+  app.use(securityHeaders({ tls: false }));
   const { processName } = deps;
   if (processName) {
     app.use((_req, res, next) => {

@@ -18,6 +18,8 @@ const schema = z.object({
   CERTFLOW_PROCESS_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores').optional(),
   CERTFLOW_DATA_DIR: z.string().min(1).default('var'),
   CERTFLOW_PUBLIC_URL: z.string().url().optional(),
+  /** Only for a deliberate exception: the enrollment password and the PKCS#12 would cross the network in clear. */
+  CERTFLOW_ALLOW_INSECURE_PUBLIC_URL: z.enum(['true', 'false']).default('false'),
   CERTFLOW_TLS_PUBLIC_URL: z.string().url().optional(),
   CERTFLOW_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   CERTFLOW_HTTP_PORT: port.default(3000),
@@ -128,11 +130,22 @@ export class ConfigError extends Error {
   }
 }
 
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** The login with the enrollment password and the PKCS#12 download cross the network only over TLS; plain HTTP stays on loopback. */
+function insecurePublicUrl(url: string | undefined, allowed: boolean): string[] {
+  if (!url || allowed) return [];
+  const { protocol, hostname } = new URL(url);
+  if (protocol !== 'http:' || LOOPBACK.has(hostname)) return [];
+  return [`CERTFLOW_PUBLIC_URL: ${url} would send enrollment passwords and keys over plain HTTP; use https:// (TLS at a proxy in front), or set CERTFLOW_ALLOW_INSECURE_PUBLIC_URL=true to accept that`];
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
   const problems = [
     ...(parsed.error?.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`) ?? []),
     ...PAIRS.flatMap(([a, b]) => (!env[a] === !env[b] ? [] : [`${env[a] ? b : a}: is required when ${env[a] ? a : b} is set (give both or neither)`])),
+    ...insecurePublicUrl(parsed.data?.CERTFLOW_PUBLIC_URL, parsed.data?.CERTFLOW_ALLOW_INSECURE_PUBLIC_URL === 'true'),
   ];
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;

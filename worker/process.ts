@@ -2,6 +2,7 @@
 // and TLS listeners, the Temporal worker, or both — over one Temporal client and one worker connection, and an
 // orderly stop on SIGINT/SIGTERM that lets in-flight requests and activities finish.
 import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type https from 'node:https';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
@@ -17,6 +18,24 @@ import { createCertflowWorker } from './worker';
 
 /** How long a stopping HTTP listener waits for in-flight requests before it cuts their connections. */
 const DRAIN_MS = 5_000;
+
+/**
+ * The data folder holds keys, secrets and databases: only certflow's user may read it. From here on every file this
+ * process and its children create is 0600 (umask), and what an earlier version left readable is closed now.
+ */
+export function closeDataDir(dataDir: string): void {
+  process.umask(0o077);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const close = (dir: string) => {
+    fs.chmodSync(dir, 0o700);
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) close(full);
+      else if (entry.isFile()) fs.chmodSync(full, 0o600);
+    }
+  };
+  close(dataDir);
+}
 
 /** The typed configuration, or a message naming each bad or missing value and exit code 1. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv): Config {

@@ -1,9 +1,10 @@
 // `npm run serve`: one production certflow process of the role CERTFLOW_ROLE (web, worker or all, the default) on
 // an existing Temporal cluster, database and SMTP relay — no dev server, no mailbox, no generated secrets.
-import { assertListenPortsFree, createLifecycle, createProcessLogger, loadConfigOrExit, startCertflowProcess } from './process';
+import { assertListenPortsFree, closeDataDir, createLifecycle, createProcessLogger, loadConfigOrExit, startCertflowProcess } from './process';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
+  closeDataDir(config.dataDir);
   const logger = createProcessLogger(config);
   await Promise.all(assertListenPortsFree(config));
 

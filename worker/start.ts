@@ -6,7 +6,7 @@ import { withDevSecrets } from './dev-secrets';
 import { assertPortFree, startTemporalDevServer } from './temporal-dev-server';
 import { superviseChild } from './child-process';
 import { startDevMailbox } from './dev-mailbox';
-import { assertListenPortsFree, createLifecycle, createProcessLogger, loadConfigOrExit, startCertflowProcess } from './process';
+import { assertListenPortsFree, closeDataDir, createLifecycle, createProcessLogger, loadConfigOrExit, startCertflowProcess } from './process';
 
 const root = path.resolve(__dirname, '..');
 const PORT_GRACE_MS = 15_000;
@@ -15,6 +15,7 @@ const START_MARKER = 'start.pid';
 
 async function main(): Promise<void> {
   const dataDir = process.env.CERTFLOW_DATA_DIR ?? path.join(root, 'var');
+  closeDataDir(dataDir);
   const secrets = withDevSecrets({ ...process.env, CERTFLOW_DATA_DIR: dataDir }, dataDir);
   const config = loadConfigOrExit(secrets.env);
   const logger = createProcessLogger(config);

@@ -6,7 +6,8 @@ import { REVOCATION_REASONS, USER_PROFILES, type RevocationReason, type UserProf
 import { HttpError } from '../errors';
 import { requestIdSchema } from '../support/schemas';
 import { html, SafeHtml } from '../web/html';
-import { link, mountAction, REASON_JA, userHref, type ConsoleDeps } from './kit';
+import { consolePath, link, mountAction, REASON_JA, userHref, type ConsoleDeps } from './kit';
+import { CONSOLE_SCRIPT_PATH } from './script';
 import { parseUserId, profileLabel } from './pages';
 
 interface UserTarget {
@@ -25,7 +26,8 @@ function userTarget(req: Request): UserTarget {
 export function passwordBlock(password: string): SafeHtml {
   return html`<p>新しいクライアント証明書取得用パスワード（この画面でのみ表示されます。電話でお伝えください）：</p>
 <p><span class="password" id="enrollmentPassword">${password}</span>
-<button type="button" onclick="navigator.clipboard&&navigator.clipboard.writeText(document.getElementById('enrollmentPassword').textContent)">コピー</button></p>`;
+<button type="button" data-copy="enrollmentPassword">コピー</button></p>
+<script src="${consolePath(CONSOLE_SCRIPT_PATH)}"></script>`;
 }
 
 const backToUser = (userId: string) => html`<p>${link(userHref(userId), `ユーザ ${userId} の画面へ戻る`)}</p>`;

@@ -22,6 +22,7 @@ import { HttpError } from '../errors';
 import { userIdSchema } from '../support/schemas';
 import { html, SafeHtml } from '../web/html';
 import { errorBox } from '../web/layout';
+import { CONSOLE_SCRIPT_PATH } from './script';
 import { consoleErrorMessage, consolePath, KIND_JA, link, REASON_JA, sendConsolePage, STATE_JA, table, userHref, when, type Column, type ConsoleDeps } from './kit';
 
 const queryString = (req: Request, name: string): string => {
@@ -194,17 +195,7 @@ function diagnoseForm(): SafeHtml {
 <p><label for="file">または証明書ファイル（.cer / .crt / .pem、DER または PEM）を選択：</label> <input type="file" id="file" accept=".cer,.crt,.pem,.der"></p>
 <input type="hidden" name="der" id="der">
 <button type="submit">診断</button></form>
-<script>
-document.getElementById('file').addEventListener('change', function (e) {
-  var f = e.target.files[0]; if (!f) return;
-  f.arrayBuffer().then(function (buf) {
-    var bytes = new Uint8Array(buf), text = '';
-    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
-    if (text.indexOf('-----BEGIN') >= 0) { document.getElementById('certificate').value = text; document.getElementById('der').value = ''; }
-    else { document.getElementById('der').value = btoa(text); document.getElementById('certificate').value = ''; }
-  });
-});
-</script>`;
+<script src="${consolePath(CONSOLE_SCRIPT_PATH)}"></script>`;
 }
 
 export function mountConsolePages(router: Router, deps: ConsoleDeps): void {

@@ -7,6 +7,7 @@ import { errorBox } from '../web/layout';
 import { DEFAULT_IDLE_TIMEOUT_MS, type WebDeps } from '../web/page-kit';
 import { idleTimeout, sessions } from '../web/session';
 import { mountConsoleActions } from './actions';
+import { CONSOLE_SCRIPT, CONSOLE_SCRIPT_PATH } from './script';
 import { authenticateOperator } from './auth';
 import { CONSOLE_BASE, consoleErrorMessage, sendConsolePage, type ConsoleDeps } from './kit';
 
@@ -25,6 +26,7 @@ export function createConsoleRouter(deps: ConsoleDeps, check: ClientCertificateC
     res.set('X-Frame-Options', 'DENY');
     next();
   });
+  pages.get(CONSOLE_SCRIPT_PATH, (_req, res) => void res.type('text/javascript').send(CONSOLE_SCRIPT));
   mountConsolePages(pages, deps);
   mountConsoleActions(pages, deps);
   pages.use((_req, res) => sendConsolePage(res, 404, 'ページが見つかりません', errorBox('このページはありません。')));

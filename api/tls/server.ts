@@ -14,6 +14,7 @@ import {
 } from '../../domain';
 import { PROFILES, rulesOf } from '../../workflows/definitions';
 import { notFoundHandler } from '../errors';
+import { securityHeaders } from '../security-headers';
 import { measureRequests } from '../http-metrics';
 import type { HttpRequestDuration } from '../../infra/metrics';
 import { mountKeyRoutes } from '../web/key-routes';
@@ -37,16 +38,20 @@ export interface TlsDeps extends WebDeps {
 
 export const RENEWAL_COOKIE = 'certflow.renew';
 
-/** GET /portal/<profile>/: what the relying portal does — 200 with the subject, or 403 `forbidden`. */
+/**
+ * GET /portal/<profile>/: what the relying portal does — 200 with the certificate's subject as JSON (the subject is
+ * the user's data: never echoed as markup), or 403 `forbidden`.
+ */
 export function portalGateRouter(check: ClientCertificateCheck): Router {
   const router = Router();
   router.get('/portal/:profile/', async (req, res) => {
     const profile = req.params.profile;
     // The gate stands for the users' portals: an operator's certificate opens the console, never a portal.
     const verdict = isUserProfile(profile) ? await check(req.socket as TLSSocket, profile) : undefined;
-    res.set('Cache-Control', 'no-store').type('text/plain; charset=utf-8');
-    if (!verdict?.ok) return void res.status(403).send('forbidden');
-    res.status(200).send(verdict.certificate.subject);
+    res.set('Cache-Control', 'no-store');
+    if (!verdict?.ok) return void res.status(403).type('text/plain; charset=utf-8').send('forbidden');
+    const { subject, serial, notAfter } = verdict.certificate;
+    res.status(200).json({ subject, serial, notAfter });
   });
   return router;
 }
@@ -141,6 +146,7 @@ export async function createTlsServer(deps: TlsDeps): Promise<https.Server> {
   const check = createClientCertificateCheck(deps);
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders({ tls: true }));
   if (deps.requestDuration) app.use(measureRequests(deps.requestDuration, 'tls'));
   app.use(portalGateRouter(check));
   app.use(createConsoleRouter({ ...deps, ...deps.console }, check));

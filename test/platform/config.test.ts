@@ -26,6 +26,15 @@ describe('configuration', () => {
     }
   });
 
+  it('when the public URL is plain HTTP on another host than loopback, then start-up refuses unless it is explicitly allowed', () => {
+    expect(() => loadConfig(testEnv({ CERTFLOW_PUBLIC_URL: 'http://enroll.bank.example.jp' }))).toThrow(/CERTFLOW_PUBLIC_URL: .*plain HTTP.*CERTFLOW_ALLOW_INSECURE_PUBLIC_URL/);
+    expect(loadConfig(testEnv({ CERTFLOW_PUBLIC_URL: 'http://enroll.bank.example.jp', CERTFLOW_ALLOW_INSECURE_PUBLIC_URL: 'true' })).publicUrl).toBe('http://enroll.bank.example.jp');
+    expect(loadConfig(testEnv({ CERTFLOW_PUBLIC_URL: 'https://enroll.bank.example.jp' })).publicUrl).toBe('https://enroll.bank.example.jp');
+    for (const loopback of ['http://127.0.0.1:3000', 'http://localhost:3000', 'http://[::1]:3000']) {
+      expect(loadConfig(testEnv({ CERTFLOW_PUBLIC_URL: loopback })).publicUrl).toBe(loopback);
+    }
+  });
+
   it('when PostgreSQL is chosen without a URL, then the missing value is named', () => {
     expect(() => loadConfig(testEnv({ CERTFLOW_DB_CLIENT: 'pg' }))).toThrow(/CERTFLOW_DB_URL/);
   });

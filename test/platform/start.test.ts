@@ -111,6 +111,15 @@ describe('npm start', () => {
     expect((await fetch(`${config.publicUrl}/enroll/kdanshinnet/login`)).status).toBe(200);
     expect((await fetch(`${config.publicUrl}/crl/nissay.crl`)).headers.get('content-type')).toMatch(/pkix-crl/);
     expect((await fetch(`${config.publicUrl}/api/v1/certificates`)).status).toBe(401);
+    // Keys, secrets and databases: the data folder and everything in it (the Temporal dev server's too) are the owner's.
+    const exposed = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const full = path.join(dir, e.name);
+      const open = (fs.statSync(full).mode & 0o077) !== 0 ? [full] : [];
+      return e.isDirectory() ? [...open, ...exposed(full)] : open;
+    });
+    expect(fs.statSync(config.dataDir).mode & 0o777).toBe(0o700);
+    expect(fs.existsSync(config.temporal.devServerDbFile)).toBe(true);
+    expect(exposed(config.dataDir)).toEqual([]);
 
     // A certificate request, registered the way the API does it, then its workflow started on certflow's task queue.
     const db = createDb(config.db);

@@ -80,10 +80,12 @@ describe('the user in Chromium', () => {
     // The .p12 into the NSS database Chromium uses; the policy picks it for the TLS listener.
     importPkcs12(chrome.nssDb, p12File, pkcs12Password);
 
-    // Portal gate with the certificate: 200 and the subject.
+    // Portal gate with the certificate: 200 and the subject, as JSON.
     const gateResponse = await page.goto(`${h.tlsUrl}/portal/kdanshinnet/`);
     expect(gateResponse?.status()).toBe(200);
-    await expect(page.locator('body').textContent()).resolves.toBe('CN=emp002, OU=div1-1-1, OU=div1-1, OU=div1, O=sampleCompany, C=JP');
+    expect(gateResponse?.headers()['content-type']).toMatch(/^application\/json/);
+    expect(gateResponse?.headers()['x-content-type-options']).toBe('nosniff');
+    expect((await gateResponse!.json()).subject).toBe('CN=emp002, OU=div1-1-1, OU=div1-1, OU=div1, O=sampleCompany, C=JP');
     await screenshot(page, 'gate-200');
 
     // Before the window: the renewal page says when it opens.

@@ -138,7 +138,8 @@ describe('the user in Chromium', () => {
 
     // The renewed certificate passes the gate too (presented by Node, the browser keeps the first).
     const renewedGate = await tlsRequest(h, '/portal/kdanshinnet/', { pfx: fs.readFileSync(renewedFile), passphrase: renewedPassword });
-    expect(renewedGate).toMatchObject({ status: 200, body: 'CN=emp002, OU=div1-1-1, OU=div1-1, OU=div1, O=sampleCompany, C=JP' });
+    expect(renewedGate.status).toBe(200);
+    expect(JSON.parse(renewedGate.body).subject).toBe('CN=emp002, OU=div1-1-1, OU=div1-1, OU=div1, O=sampleCompany, C=JP');
 
     // Without a certificate: 403 forbidden.
     expect(await tlsRequest(h, '/portal/kdanshinnet/')).toMatchObject({ status: 403, body: 'forbidden' });

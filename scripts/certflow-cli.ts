@@ -72,11 +72,11 @@ function callFor(positionals: string[], options: Record<string, string | undefin
     }
     case 'operator':
       if (a === 'add') {
-        return { method: 'POST', path: '/operators', body: { agentId: need(b, '<agentId>'), role: need(options.role, '--role'), email: need(options.email, '--email') }, role: 'admin' };
+        return { operationId: 'addOperator', method: 'POST', path: '/operators', body: { agentId: need(b, '<agentId>'), role: need(options.role, '--role'), email: need(options.email, '--email') } };
       }
-      if (a === 'disable') return { method: 'POST', path: `/operators/${enc(need(b, '<agentId>'))}/disable`, role: 'admin' };
-      if (a === 'list') return { method: 'GET', path: '/operators', role: 'admin' };
-      if (a === 'password-reset') return { method: 'POST', path: `/operators/requests/${enc(need(b, '<requestId>'))}/password-reset`, role: 'admin' };
+      if (a === 'disable') return { operationId: 'disableOperator', method: 'POST', path: `/operators/${enc(need(b, '<agentId>'))}/disable` };
+      if (a === 'list') return { operationId: 'listOperators', method: 'GET', path: '/operators' };
+      if (a === 'password-reset') return { operationId: 'operatorPasswordReset', method: 'POST', path: `/operators/requests/${enc(need(b, '<requestId>'))}/password-reset` };
       return fail(`operator: say "add", "disable", "list" or "password-reset"\n\n${USAGE}`);
     default:
       return fail(USAGE);

@@ -19,4 +19,8 @@ export const CONTRACT_COVERAGE: Record<string, Coverage> = {
   getRequest: { exercisedBy: 'test/api/support-api.test.ts' },
   listCertificates: { exercisedBy: 'test/api/support-api.test.ts' },
   listFailedMails: { exercisedBy: 'test/api/support-api.test.ts' },
+  addOperator: { exercisedBy: 'test/console/access.test.ts' },
+  disableOperator: { exercisedBy: 'test/console/access.test.ts' },
+  operatorPasswordReset: { exercisedBy: 'test/console/access.test.ts' },
+  listOperators: { exercisedBy: 'test/console/access.test.ts' },
 };

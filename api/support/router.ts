@@ -17,6 +17,7 @@ import {
   type DomainDeps,
 } from '../../domain';
 import { audited } from './audit';
+import { createConsoleRoutes } from './console-routes';
 import { authenticate, permits, type ApiToken } from './auth';
 import {
   certificateListSchema,
@@ -150,6 +151,7 @@ export function createSupportRouter(deps: SupportRouterDeps): Router {
     }),
   );
 
+  api.use(createConsoleRoutes(deps, { command, query })); // before /requests/:requestId, which would take /requests/awaiting-retrieval
   api.get('/users/:userId', query('support', (req) => getUser(deps, pathUserId(req), profileChoice(req, {}))));
   api.get('/requests/:requestId', query('support', (req) => getRequest(deps, pathRequestId(req))));
   api.get('/certificates', query('admin', (req) => listCertificates(deps, parse(certificateListSchema, req.query, 'query'))));

@@ -1,6 +1,10 @@
 // The support console's JSON routes over the real domain, stores, CA and mail engine (the workflow gateway is the
 // fixture's fake): roles, 400s naming the field, the audit row of a resend, PEM and DER bodies for diagnose.
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
@@ -99,4 +103,29 @@ forEachDatabase('the console API routes', (database) => {
     expect(trail.body[1].detail).toEqual({ resendKey: `${key}:resend`, kind: 'acquisitionGuide', status: 'sent' });
     expect((await call('GET', '/audit?target=mail%3Acertificate-kdanshinnet-&targetPrefix=true&agent=support-tanaka', { token: tokens.admin })).body).toHaveLength(2);
   });
+
+  test('when an agent uses the CLI, then search, diagnose, the lists and resend-mail reach these routes; a refusal exits 1', async () => {
+    const cli = (args: string[], token = tokens.support) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(path.resolve(__dirname, '../../node_modules/.bin/tsx'), [path.resolve(__dirname, '../../scripts/certflow-cli.ts'), ...args],
+          { env: { ...process.env, CERTFLOW_API_URL: baseUrl, CERTFLOW_API_TOKEN: token } },
+          (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }));
+      });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-cli-')), 'user.cer');
+    fs.writeFileSync(file, new crypto.X509Certificate(certificatePem).raw);
+    const [search, diagnose, expiring, audit, resend] = await Promise.all([
+      cli(['search', 'API001@bank', '--field', 'email']),
+      cli(['diagnose', file]),
+      cli(['list', 'expiring', '--days', '30', '--limit', '5']),
+      cli(['list', 'audit', '--target', 'mail:certificate-', '--target-prefix', '--action', 'resendMail'], tokens.admin),
+      cli(['resend-mail', 'certificate-kdanshinnet-209901010000001:acquisition-guide']),
+    ]);
+    expect(JSON.parse(search.stdout).map((r: { userId: string }) => r.userId)).toEqual(['api001']);
+    expect(JSON.parse(diagnose.stdout)).toMatchObject({ owner: { userId: 'api001' }, verdict: { admitted: true } });
+    expect(JSON.parse(expiring.stdout).map((r: { requestId: string }) => r.requestId)).toEqual(['202611250000801']);
+    expect(JSON.parse(audit.stdout).every((e: { action: string; target: string }) => e.action === 'resendMail' && e.target.startsWith('mail:certificate-'))).toBe(true);
+    expect(resend).toMatchObject({ code: 1, stderr: expect.stringContaining('HTTP 404') });
+    expect(await cli(['list', 'expiring'])).toMatchObject({ code: 2, stderr: expect.stringContaining('missing --days') });
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }, 60_000);
 });

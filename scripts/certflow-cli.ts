@@ -14,6 +14,15 @@ const USAGE = `usage: npm run cli -- <command> [arguments] [options]
   show request <requestId>
   list certificates [--status s] [--profile p] [--expiring-before yyyy-mm-dd]   admin
   list failed-mails                                                              admin
+  search <text> [--field userId|requestId|serial|email|organization] [--status s] [--profile p]
+                                                  IDs and serials exactly, the mail by its start, the organisation anywhere
+  show timeline <userId>                          requests, mails, audit entries and the portal's verdict per profile
+  diagnose <file>                                 a certificate (PEM or DER): whose, its request, why a portal refuses it
+  list expiring --days N [--profile p]            certificates in use whose notAfter is within N days
+  list awaiting-retrieval --days N [--profile p]  requests whose key has waited more than N days
+  list audit [--agent a] [--action x] [--target t [--target-prefix]] [--from date] [--to date]   admin, newest first
+  resend-mail <key>                               once more, a mail refused for good (key from list failed-mails)
+  (lists take --limit n and --offset n)
   operator add <agentId> --role support|admin --email a   admin; starts the operator's certificate enrollment by mail
   operator disable <agentId>                      admin; disables the operator and revokes their certificate at once
   operator list                                   admin
@@ -33,6 +42,8 @@ interface Call {
   method: 'GET' | 'POST';
   path: string;
   body?: Record<string, unknown>;
+  /** Bytes sent as they are (a certificate file), instead of a JSON body. */
+  raw?: { bytes: Buffer; type: string };
 }
 
 const enc = encodeURIComponent;
@@ -41,6 +52,18 @@ function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(2);
 }
+
+/** `?name=value&…` from the options given, under the API's names. */
+function queryOf(options: Record<string, string | boolean | undefined>, names: Record<string, string>): string {
+  const query = new URLSearchParams();
+  for (const [option, name] of Object.entries(names)) {
+    const value = options[option];
+    if (value !== undefined && value !== false) query.set(name, String(value));
+  }
+  return query.size ? `?${query}` : '';
+}
+
+const PAGE = { limit: 'limit', offset: 'offset' };
 
 function callFor(positionals: string[], options: Record<string, string | undefined>): Call {
   const [command, a, b] = positionals;
@@ -60,10 +83,29 @@ function callFor(positionals: string[], options: Record<string, string | undefin
     case 'show':
       if (a === 'user') return { operationId: 'getUser', method: 'GET', path: `/users/${enc(need(b, '<userId>'))}${options.profile ? `?profile=${enc(options.profile)}` : ''}` };
       if (a === 'request') return { operationId: 'getRequest', method: 'GET', path: `/requests/${enc(need(b, '<requestId>'))}` };
-      return fail(`show: say "user" or "request"\n\n${USAGE}`);
+      if (a === 'timeline') return { operationId: 'userTimeline', method: 'GET', path: `/users/${enc(need(b, '<userId>'))}/timeline` };
+      return fail(`show: say "user", "request" or "timeline"\n\n${USAGE}`);
+    case 'search':
+      return { operationId: 'searchRequests', method: 'GET', path: `/search${queryOf({ ...options, text: need(a, '<text>') }, { text: 'text', field: 'field', status: 'status', profile: 'profile', ...PAGE })}` };
+    case 'diagnose': {
+      const file = need(a, '<file>');
+      const bytes = fs.existsSync(file) ? fs.readFileSync(file) : fail(`diagnose: no file ${file}`);
+      // PEM or DER alike: the route reads either from bytes.
+      return { operationId: 'diagnoseCertificate', method: 'POST', path: '/diagnose', raw: { bytes, type: 'application/octet-stream' } };
+    }
+    case 'resend-mail':
+      return { operationId: 'resendMail', method: 'POST', path: `/mails/${enc(need(a, '<key>'))}/resend` };
     case 'list': {
       if (a === 'failed-mails') return { operationId: 'listFailedMails', method: 'GET', path: '/mails/failed' };
-      if (a !== 'certificates') return fail(`list: say "certificates" or "failed-mails"\n\n${USAGE}`);
+      if (a === 'expiring' || a === 'awaiting-retrieval') {
+        const [operationId, where] = a === 'expiring' ? (['listExpiringCertificates', '/certificates/expiring'] as const) : (['listAwaitingRetrieval', '/requests/awaiting-retrieval'] as const);
+        return { operationId, method: 'GET', path: `${where}${queryOf({ ...options, days: need(options.days, '--days') }, { days: 'days', profile: 'profile', ...PAGE })}` };
+      }
+      if (a === 'audit') {
+        const names = { agent: 'agent', action: 'action', target: 'target', 'target-prefix': 'targetPrefix', from: 'from', to: 'to', ...PAGE };
+        return { operationId: 'listAuditTrail', method: 'GET', path: `/audit${queryOf(options, names)}` };
+      }
+      if (a !== 'certificates') return fail(`list: say "certificates", "failed-mails", "expiring", "awaiting-retrieval" or "audit"\n\n${USAGE}`);
       const query = new URLSearchParams();
       if (options.status) query.set('status', options.status);
       if (options.profile) query.set('profile', options.profile);
@@ -72,11 +114,11 @@ function callFor(positionals: string[], options: Record<string, string | undefin
     }
     case 'operator':
       if (a === 'add') {
-        return { method: 'POST', path: '/operators', body: { agentId: need(b, '<agentId>'), role: need(options.role, '--role'), email: need(options.email, '--email') }, role: 'admin' };
+        return { operationId: 'addOperator', method: 'POST', path: '/operators', body: { agentId: need(b, '<agentId>'), role: need(options.role, '--role'), email: need(options.email, '--email') } };
       }
-      if (a === 'disable') return { method: 'POST', path: `/operators/${enc(need(b, '<agentId>'))}/disable`, role: 'admin' };
-      if (a === 'list') return { method: 'GET', path: '/operators', role: 'admin' };
-      if (a === 'password-reset') return { method: 'POST', path: `/operators/requests/${enc(need(b, '<requestId>'))}/password-reset`, role: 'admin' };
+      if (a === 'disable') return { operationId: 'disableOperator', method: 'POST', path: `/operators/${enc(need(b, '<agentId>'))}/disable` };
+      if (a === 'list') return { operationId: 'listOperators', method: 'GET', path: '/operators' };
+      if (a === 'password-reset') return { operationId: 'operatorPasswordReset', method: 'POST', path: `/operators/requests/${enc(need(b, '<requestId>'))}/password-reset` };
       return fail(`operator: say "add", "disable", "list" or "password-reset"\n\n${USAGE}`);
     default:
       return fail(USAGE);
@@ -103,7 +145,25 @@ async function devToken(baseUrl: string, operationId: string): Promise<string | 
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { profile: { type: 'string' }, reason: { type: 'string' }, role: { type: 'string' }, email: { type: 'string' }, status: { type: 'string' }, 'expiring-before': { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      profile: { type: 'string' },
+      reason: { type: 'string' },
+      role: { type: 'string' },
+      email: { type: 'string' },
+      status: { type: 'string' },
+      'expiring-before': { type: 'string' },
+      field: { type: 'string' },
+      days: { type: 'string' },
+      agent: { type: 'string' },
+      action: { type: 'string' },
+      target: { type: 'string' },
+      'target-prefix': { type: 'boolean' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      limit: { type: 'string' },
+      offset: { type: 'string' },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help || positionals.length === 0) {
     process.stdout.write(`${USAGE}\n`);
@@ -114,8 +174,8 @@ async function main(): Promise<void> {
   const token = process.env.CERTFLOW_API_TOKEN ?? (await devToken(baseUrl, call.operationId)) ?? fail('no token: set CERTFLOW_API_TOKEN');
   const res = await fetch(`${baseUrl}/api/v1${call.path}`, {
     method: call.method,
-    headers: { authorization: `Bearer ${token}`, ...(call.body ? { 'content-type': 'application/json' } : {}) },
-    body: call.body ? JSON.stringify(call.body) : undefined,
+    headers: { authorization: `Bearer ${token}`, ...(call.raw ? { 'content-type': call.raw.type } : call.body ? { 'content-type': 'application/json' } : {}) },
+    body: call.raw ? call.raw.bytes : call.body ? JSON.stringify(call.body) : undefined,
   }).catch((err: Error) => fail(`cannot reach ${baseUrl}: ${(err.cause as Error | undefined)?.message ?? err.message}`));
   const text = await res.text();
   const body = text ? (JSON.parse(text) as unknown) : undefined;

@@ -54,8 +54,21 @@ export interface RouteContext<P, Q, B> {
 
 type ObjectSchema = z.ZodObject;
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+/** Media type → the schema of a body of that type (see RouteSpec.bodies). */
+export type BodySchemas = Record<string, z.ZodType>;
+/** Whichever declared body came, or undefined when the request's Content-Type is none of them (or there is no body). */
+type BodiesOut<M> = M extends BodySchemas ? z.output<M[keyof M]> | undefined : never;
 
-export interface RouteSpec<P extends ObjectSchema | undefined, Q extends ObjectSchema | undefined, B extends z.ZodType | undefined, A extends Answers> {
+/** A body read as raw bytes (e.g. a DER certificate): `run` gets a Buffer; the document lists the media type without a schema (OpenAPI 3.1's binary content). */
+export const binaryBody = z.custom<Buffer>((v) => Buffer.isBuffer(v), 'must be the raw bytes');
+
+export interface RouteSpec<
+  P extends ObjectSchema | undefined,
+  Q extends ObjectSchema | undefined,
+  B extends z.ZodType | undefined,
+  A extends Answers,
+  M extends BodySchemas | undefined = undefined,
+> {
   /** Unique, camelCase: the OpenAPI operationId and the audit's name for the route. */
   operationId: string;
   method: HttpMethod;
@@ -71,6 +84,12 @@ export interface RouteSpec<P extends ObjectSchema | undefined, Q extends ObjectS
   body?: B;
   /** The body's media type: JSON (default) or a text type parsed as a string (e.g. text/csv). */
   bodyType?: 'application/json' | `text/${string}`;
+  /**
+   * Instead of `body`/`bodyType`: several media types, each with the schema of its body — `application/json` parsed as
+   * JSON, `binaryBody` read as bytes, any other type as text. `run` gets the body of the type that came, or undefined
+   * when the request has none of them (the route answers that with its own 400).
+   */
+  bodies?: M;
   /** Default 16kb. */
   bodyLimit?: string;
   answers: A;
@@ -78,7 +97,7 @@ export interface RouteSpec<P extends ObjectSchema | undefined, Q extends ObjectS
   refusals?: Partial<Record<RefusalStatus, string>>;
   /** A state-changing route: an audit row for every call (refusals included), with the run's `audit` detail. */
   audit?: { action: string; target: (req: Request) => string };
-  run(ctx: RouteContext<Out<P>, Out<Q>, Out<B>>): Promise<Reply<A>>;
+  run(ctx: RouteContext<Out<P>, Out<Q>, Out<B> | BodiesOut<M>>): Promise<Reply<A>>;
 }
 
 /** A declaration with its types erased, as the router and the document read it. */
@@ -94,6 +113,7 @@ export interface SupportRoute {
   readonly query?: ObjectSchema;
   readonly body?: z.ZodType;
   readonly bodyType?: string;
+  readonly bodies?: BodySchemas;
   readonly bodyLimit?: string;
   readonly answers: Answers;
   readonly refusals?: Partial<Record<RefusalStatus, string>>;
@@ -107,7 +127,8 @@ export function defineRoute<
   Q extends ObjectSchema | undefined = undefined,
   B extends z.ZodType | undefined = undefined,
   A extends Answers = Answers,
->(spec: RouteSpec<P, Q, B, A>): SupportRoute {
+  M extends BodySchemas | undefined = undefined,
+>(spec: RouteSpec<P, Q, B, A, M>): SupportRoute {
   return spec as unknown as SupportRoute;
 }
 
@@ -133,10 +154,29 @@ function requireRole(actor: Actor, role: Role): void {
   if (!permits(actor, role)) throw HttpError.forbidden(`this action needs the ${role} role; ${actor.agent} has ${actor.role}`);
 }
 
-function bodyParser(route: SupportRoute): RequestHandler {
+function bodyParser(route: SupportRoute): RequestHandler[] {
   const limit = route.bodyLimit ?? '16kb';
+  if (route.bodies) {
+    const types = Object.entries(route.bodies);
+    const json = types.filter(([t]) => t === 'application/json').map(([t]) => t);
+    const binary = types.filter(([, s]) => s === binaryBody).map(([t]) => t);
+    const text = types.filter(([t, s]) => t !== 'application/json' && s !== binaryBody).map(([t]) => t);
+    // An empty type list would make a parser take every type.
+    return [
+      ...(json.length ? [express.json({ type: json, limit })] : []),
+      ...(binary.length ? [express.raw({ type: binary, limit })] : []),
+      ...(text.length ? [express.text({ type: text, limit })] : []),
+    ];
+  }
   const type = route.bodyType ?? 'application/json';
-  return type === 'application/json' ? express.json({ limit }) : express.text({ type, limit });
+  return [type === 'application/json' ? express.json({ limit }) : express.text({ type, limit })];
+}
+
+/** The body of whichever declared media type the request has, parsed by its schema; undefined for none of them. */
+function bodyOf(bodies: BodySchemas, req: Request): unknown {
+  const type = req.is(Object.keys(bodies));
+  if (!type || req.body === undefined) return undefined;
+  return parse(bodies[type]!, req.body, 'body');
 }
 
 function handlerOf(route: SupportRoute, deps: SupportRouterDeps): RequestHandler {
@@ -147,7 +187,7 @@ function handlerOf(route: SupportRoute, deps: SupportRouterDeps): RequestHandler
       return route.run({
         params: route.params ? parse(route.params, req.params, 'params') : undefined,
         query: route.query ? parse(route.query, req.query, 'query') : undefined,
-        body: route.body ? parse(route.body, req.body, 'body') : undefined,
+        body: route.bodies ? bodyOf(route.bodies, req) : route.body ? parse(route.body, req.body, 'body') : undefined,
         actor,
         deps,
         req,
@@ -170,23 +210,31 @@ function handlerOf(route: SupportRoute, deps: SupportRouterDeps): RequestHandler
  */
 export function mountRoutes(router: Router, routes: readonly SupportRoute[], deps: SupportRouterDeps, authenticate: RequestHandler): void {
   checkDeclarations(routes);
-  const mount = (r: SupportRoute) => router[r.method](r.path, bodyParser(r), handlerOf(r, deps));
+  const mount = (r: SupportRoute) => router[r.method](r.path, ...bodyParser(r), handlerOf(r, deps));
   routes.filter((r) => r.role === 'public').forEach(mount);
   router.use(authenticate);
   routes.filter((r) => r.role !== 'public').forEach(mount);
 }
 
+/** `/requests/:requestId` as a pattern that also matches the literal `/requests/awaiting-retrieval`. */
+const patternOf = (path: string) => new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/:\w+/g, '[^/]+')}$`, 'i');
+
 function checkDeclarations(routes: readonly SupportRoute[]): void {
   const seen = new Set<string>();
-  for (const r of routes) {
+  // In the order mountRoutes serves them: Express answers with the first route that matches.
+  const mounted = [...routes.filter((r) => r.role === 'public'), ...routes.filter((r) => r.role !== 'public')];
+  mounted.forEach((r, i) => {
     for (const key of [r.operationId, `${r.method} ${r.path}`]) {
       if (seen.has(key)) throw new Error(`support API: ${key} is declared twice`);
       seen.add(key);
     }
+    const shadow = mounted.slice(0, i).find((e) => e.method === r.method && patternOf(e.path).test(r.path));
+    if (shadow) throw new Error(`support API: ${r.operationId} (${r.path}) is served after ${shadow.operationId} (${shadow.path}), which takes its path: declare it first`);
+    if (r.body && r.bodies) throw new Error(`support API: ${r.operationId} declares both body and bodies`);
     const declared = Object.keys(r.params?.shape ?? {}).sort().join(',');
     const inPath = [...r.path.matchAll(/:(\w+)/g)].map((m) => m[1]).sort().join(',');
     if (declared !== inPath) throw new Error(`support API: ${r.operationId} declares path parameters [${declared}] for ${r.path}`);
-  }
+  });
 }
 
 // ---- the OpenAPI 3.1 document ----
@@ -289,6 +337,14 @@ export function openApiDocument(routes: readonly SupportRoute[], info: OpenApiIn
       ...(parameters.length ? { parameters } : {}),
       ...(r.body
         ? { requestBody: { required: !r.body.safeParse({}).success, content: { [r.bodyType ?? 'application/json']: { schema: inlineSchema(r.body) } } } }
+        : {}),
+      ...(r.bodies
+        ? {
+            requestBody: {
+              required: true,
+              content: Object.fromEntries(Object.entries(r.bodies).map(([type, schema]) => [type, schema === binaryBody ? {} : { schema: inlineSchema(schema) }])),
+            },
+          }
         : {}),
       responses,
     };

@@ -1,61 +1,104 @@
 // The operators of the console, for admins: add one (its certificate's enrollment starts by mail), disable one (its
-// certificate revoked at once), list them. `npm run cli -- operator …` calls these.
-import { Router, type Request, type Response } from 'express';
-import { addOperator, disableOperator, listOperators, resetEnrollmentPassword, type Actor, type DomainDeps } from '../../domain';
-import { HttpError } from '../errors';
-import { audited } from './audit';
-import { permits } from './auth';
-import { operatorSchema, parse, requestIdSchema, userIdSchema } from './schemas';
+// certificate revoked at once), list them, reset an operator's enrollment password. `npm run cli -- operator …` calls these.
+import type { Request } from 'express';
+import { z } from 'zod';
+import { addOperator, disableOperator, listOperators, resetEnrollmentPassword } from '../../domain';
+import { component, defineRoute, type SupportRoute } from './contract';
+import { passwordResetSchema } from './responses';
+import { operatorSchema, requestIdSchema, userIdSchema } from './schemas';
 
-const adminOf = (res: Response): Actor => {
-  const actor = res.locals.actor as Actor;
-  if (!permits(actor, 'admin')) throw HttpError.forbidden(`operators are managed by the admin role; ${actor.agent} has ${actor.role}`);
-  return actor;
-};
+const operatorViewSchema = component(
+  'Operator',
+  z
+    .object({
+      agentId: z.string(),
+      role: z.enum(['support', 'admin']),
+      email: z.string(),
+      enabled: z.boolean(),
+      createdAt: z.date(),
+      createdBy: z.string(),
+      disabledAt: z.date().optional(),
+      disabledBy: z.string().optional(),
+    })
+    .describe("an operator of the console; the role is theirs from this row, never from the certificate"),
+);
+const addedOperatorSchema = operatorViewSchema.extend({
+  requestId: z.string().describe("the operator certificate's request; its password and guide mails went to the operator"),
+  workflowId: z.string(),
+});
+const disabledOperatorSchema = operatorViewSchema.extend({
+  revokedRequestIds: z.array(z.string()).describe('the requests whose certificates were revoked (privilegeWithdrawn)'),
+});
 
-/** Mounted inside the support API's router (bearer token already checked, JSON parsed). */
-export function createOperatorRoutes(deps: DomainDeps): Router {
-  const router = Router();
-  const agentTarget = (req: Request) => `operator:${req.params.agentId ?? (req.body as { agentId?: unknown } | undefined)?.agentId ?? '?'}`;
+const agentTarget = (req: Request) => `operator:${req.params.agentId ?? (req.body as { agentId?: unknown } | undefined)?.agentId ?? '?'}`;
 
-  router.post('/operators', async (req, res) => {
-    const actor = res.locals.actor as Actor;
-    const added = await audited(deps.stores.audit, actor, {
-      action: 'addOperator',
-      target: agentTarget(req),
-      run: () => (adminOf(res), addOperator(deps, actor, parse(operatorSchema, req.body))),
-      detail: (o) => ({ role: o.role, requestId: o.enrollment.requestId }),
-    });
-    const { enrollment, ...operator } = added;
-    res.status(201).json({ ...operator, requestId: enrollment.requestId, workflowId: enrollment.workflowId });
-  });
+export const operatorRoutes: SupportRoute[] = [
+  defineRoute({
+    operationId: 'addOperator',
+    method: 'post',
+    path: '/operators',
+    role: 'admin',
+    tag: 'operators',
+    summary: "Add an operator and start their certificate's enrollment by mail",
+    description: 'The enrollment password and guide mails go to the operator; on a fresh install the first admin is added with the configuration\'s admin token.',
+    body: operatorSchema,
+    answers: { 201: { description: 'added; the enrollment runs', schema: addedOperatorSchema } },
+    refusals: { 409: 'the operator already exists', 503: 'Temporal could not start the workflow; nothing was kept' },
+    audit: { action: 'addOperator', target: agentTarget },
+    run: async ({ deps, actor, body }) => {
+      const { enrollment, ...operator } = await addOperator(deps, actor, body);
+      return {
+        status: 201,
+        body: { ...operator, requestId: enrollment.requestId, workflowId: enrollment.workflowId },
+        audit: { role: operator.role, requestId: enrollment.requestId },
+      };
+    },
+  }),
 
-  router.post('/operators/:agentId/disable', async (req, res) => {
-    const actor = res.locals.actor as Actor;
-    const disabled = await audited(deps.stores.audit, actor, {
-      action: 'disableOperator',
-      target: agentTarget(req),
-      run: () => (adminOf(res), disableOperator(deps, actor, parse(userIdSchema, req.params.agentId, 'agentId'))),
-      detail: (o) => ({ revokedRequestIds: o.revokedRequestIds }),
-    });
-    res.status(200).json(disabled);
-  });
+  defineRoute({
+    operationId: 'disableOperator',
+    method: 'post',
+    path: '/operators/:agentId/disable',
+    role: 'admin',
+    tag: 'operators',
+    summary: 'Disable an operator and revoke their certificate at once',
+    description: 'The console refuses the operator from this moment; the certificate is on the next CRL with reason privilegeWithdrawn. An admin cannot disable themselves (403).',
+    params: z.object({ agentId: userIdSchema }),
+    answers: { 200: { description: 'disabled', schema: disabledOperatorSchema } },
+    refusals: { 403: 'an operator cannot disable themselves', 404: 'no such operator', 409: 'the operator is already disabled', 503: 'the workflow could not be reached' },
+    audit: { action: 'disableOperator', target: agentTarget },
+    run: async ({ deps, actor, params }) => {
+      const disabled = await disableOperator(deps, actor, params.agentId);
+      return { status: 200, body: disabled, audit: { revokedRequestIds: disabled.revokedRequestIds } };
+    },
+  }),
 
   // An operator who lost the password mail: a new one, shown once to the admin (the request must await key retrieval).
-  router.post('/operators/requests/:requestId/password-reset', async (req, res) => {
-    const actor = res.locals.actor as Actor;
-    const reset = await audited(deps.stores.audit, actor, {
-      action: 'operatorPasswordReset',
-      target: `request:${req.params.requestId}`,
-      run: () => (adminOf(res), resetEnrollmentPassword(deps, parse(requestIdSchema, req.params.requestId, 'requestId'), { operators: true })),
-      detail: (r) => ({ userId: r.userId, profile: r.profile }),
-    });
-    res.status(200).json({ requestId: reset.requestId, enrollmentPassword: reset.enrollmentPassword });
-  });
+  defineRoute({
+    operationId: 'operatorPasswordReset',
+    method: 'post',
+    path: '/operators/requests/:requestId/password-reset',
+    role: 'admin',
+    tag: 'operators',
+    summary: "A new enrollment password for an operator's request awaiting key retrieval",
+    params: z.object({ requestId: requestIdSchema }),
+    answers: { 200: { description: 'the new password, shown this once', schema: passwordResetSchema } },
+    refusals: { 404: 'no such request', 409: 'the request is not awaiting key retrieval' },
+    audit: { action: 'operatorPasswordReset', target: (req) => `request:${req.params.requestId}` },
+    run: async ({ deps, params }) => {
+      const r = await resetEnrollmentPassword(deps, params.requestId, { operators: true });
+      return { status: 200, body: { requestId: r.requestId, enrollmentPassword: r.enrollmentPassword }, audit: { userId: r.userId, profile: r.profile } };
+    },
+  }),
 
-  router.get('/operators', async (_req, res) => {
-    adminOf(res);
-    res.json(await listOperators(deps));
-  });
-  return router;
-}
+  defineRoute({
+    operationId: 'listOperators',
+    method: 'get',
+    path: '/operators',
+    role: 'admin',
+    tag: 'operators',
+    summary: 'The operators, enabled and disabled',
+    answers: { 200: { description: 'the operators', schema: z.array(operatorViewSchema) } },
+    run: async ({ deps }) => ({ status: 200, body: await listOperators(deps) }),
+  }),
+];

@@ -119,3 +119,134 @@ export const revokedSchema = z.object({
 });
 export const unlockedSchema = z.object({ userId });
 export const passwordResetSchema = z.object({ requestId, enrollmentPassword });
+
+// ---- the support console's finds, lists, timeline, diagnosis and resend ----
+
+const searchRowSchema = component(
+  'SupportRow',
+  z
+    .object({
+      userId,
+      profile,
+      requestId,
+      kind: requestKind,
+      status: requestStatus,
+      serial: z.string().optional(),
+      notBefore: z.date().optional(),
+      notAfter: z.date().optional(),
+      guideExpiresAt: z.date().optional(),
+      createdAt: z.date(),
+      email: z.string(),
+      organization: z.string(),
+    })
+    .describe('a request with the user fields a result list shows'),
+);
+export const supportRowsSchema = component('SupportRows', z.array(searchRowSchema));
+
+export const auditEntrySchema = component(
+  'AuditEntry',
+  z.object({
+    id: z.number().int(),
+    at: z.date(),
+    agent: z.string(),
+    role: z.string(),
+    action: z.string().describe('the operationId of the call, e.g. reissue, resendMail'),
+    target: z.string().describe('e.g. `user:emp002`, `request:202611250000001`, `mail:<key>`, `operator:<agentId>`'),
+    outcome: z.enum(['ok', 'rejected', 'failed']),
+    detail: z.record(z.string(), z.unknown()).optional().describe('IDs and reasons (a refusal: its status and reason); never a password'),
+  }),
+);
+
+const mailKind = z.enum(MAIL_KINDS);
+const successorSchema = z.object({ requestId, kind: requestKind, status: requestStatus });
+
+export const profileTimelineSchema = component(
+  'ProfileTimeline',
+  z.object({
+    profile,
+    user: userViewSchema.omit({ requests: true }),
+    currentRequestId: requestId.optional(),
+    requests: z
+      .array(
+        z.object({
+          requestId,
+          kind: requestKind,
+          status: requestStatus,
+          workflowId: z.string(),
+          createdAt: z.date(),
+          guideExpiresAt: z.date().optional(),
+          downloadDeadline: z.date().optional(),
+          serial: z.string().optional(),
+          notBefore: z.date().optional(),
+          notAfter: z.date().optional(),
+          revokedAt: z.date().optional(),
+          revocationReason: revocationReason.optional(),
+          predecessorRequestId: requestId.optional(),
+          successorRequestId: requestId.optional(),
+          mails: z.array(
+            z.object({
+              key: z.string(),
+              event: z.string().describe('the event part of the outbox key, e.g. `acquisition-guide`, `acquisition-guide:resend`'),
+              kind: mailKind,
+              recipient: z.string(),
+              status: z.enum(['pending', 'sent', 'failed']),
+              attempts: z.number().int(),
+              lastError: z.string().nullable(),
+              createdAt: z.date(),
+              sentAt: z.date().nullable(),
+            }),
+          ),
+        }),
+      )
+      .describe('oldest first: new → renewal → reissue …'),
+    audit: z.array(auditEntrySchema).describe('about the user or one of these requests, newest first'),
+    portal: z
+      .union([
+        z.object({ admitted: z.literal(true), serial: z.string(), requestId }),
+        z.object({ admitted: z.literal(false), reason: z.string(), requestId: requestId.optional() }),
+      ])
+      .describe('would a relying portal admit the user now, with which certificate, or why not'),
+  }),
+);
+
+export const diagnosisSchema = component(
+  'Diagnosis',
+  z.object({
+    serial: z.string(),
+    subject: z.string(),
+    issuer: z.string(),
+    notBefore: z.date(),
+    notAfter: z.date(),
+    issuedBy: z.union([z.object({ profile }), z.literal('notIssuedByCertflow')]).describe("which certflow CA signed it, or none of them"),
+    owner: z
+      .object({ userId, profile, requestId, kind: requestKind.optional(), status: requestStatus.optional(), workflowId: z.string().optional() })
+      .optional()
+      .describe("the user and request it was issued for, from the CA's records"),
+    verdict: z
+      .union([
+        z.object({ admitted: z.literal(true), reason: z.string(), supersededBy: successorSchema.optional().describe('a renewal: this certificate still serves until its notAfter') }),
+        z.object({
+          admitted: z.literal(false),
+          refusal: z.enum(['notIssuedByCertflow', 'expired', 'notYetValid', 'revoked', 'superseded']),
+          reason: z.string(),
+          revokedAt: z.date().optional(),
+          revocationReason: revocationReason.optional(),
+          supersededBy: successorSchema.optional(),
+        }),
+      ])
+      .describe("the portal gate's verdict now, with its exact reason"),
+  }),
+);
+
+export const resentMailSchema = component(
+  'ResentMail',
+  z.object({
+    key: z.string().describe('the failed mail'),
+    resendKey: z.string().describe("the resend's own outbox row"),
+    kind: mailKind,
+    recipient: z.string(),
+    status: z.enum(['sent', 'failed']),
+    reason: z.string().optional().describe('why the resend was refused too'),
+    resentBy: z.string(),
+  }),
+);

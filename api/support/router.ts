@@ -1,17 +1,22 @@
 // The support/admin API: every route declared once in the contract (api/support/contract.ts), served from the
 // declarations behind bearer-token roles, with an audit row for every change and the OpenAPI document they make.
-import express, { Router } from 'express';
-import { createOperatorRoutes } from './operator-routes';
+import { Router } from 'express';
 import { routePattern } from '../http-metrics';
 import { authenticate } from './auth';
 import { certificateRoutes } from './certificate-routes';
+import { consoleRoutes } from './console-routes';
 import { API_BASE, mountRoutes, openApiDocument, type SupportRoute, type SupportRouterDeps } from './contract';
 import { docsRoutes } from './docs-routes';
+import { operatorRoutes } from './operator-routes';
 
 export type { SupportRouterDeps } from './contract';
 
-/** Every route of the support API; a module that adds routes exports its declarations and is listed here. */
-export const SUPPORT_ROUTES: readonly SupportRoute[] = [...docsRoutes(() => supportApiDocument()), ...certificateRoutes];
+/**
+ * Every route of the support API; a module that adds routes exports its declarations and is listed here. Express
+ * serves the first match: a literal path (`/requests/awaiting-retrieval`) comes before a pattern that would take it
+ * (`/requests/:requestId`), which mountRoutes checks.
+ */
+export const SUPPORT_ROUTES: readonly SupportRoute[] = [...docsRoutes(() => supportApiDocument()), ...consoleRoutes, ...certificateRoutes, ...operatorRoutes];
 
 let document: Record<string, unknown> | undefined;
 
@@ -21,7 +26,7 @@ export function supportApiDocument(): Record<string, unknown> {
     title: 'certflow support/admin API',
     version: '1',
     description:
-      'The support centre and the operator over HTTP: registration, reissue, revocation, new requests, unlock, password reset, look-ups and lists. ' +
+      'The support centre and the operator over HTTP: registration, reissue, revocation, new requests, unlock, password reset, look-ups and lists; the support console\'s finds, timeline, audit trail, certificate diagnosis and mail resend; the console\'s operators. ' +
       'Authenticate with `Authorization: Bearer <token>` (CERTFLOW_API_TOKENS); `admin` may do everything `support` may. ' +
       'Every state-changing call is audited with the status it was answered.',
   }));
@@ -30,8 +35,6 @@ export function supportApiDocument(): Record<string, unknown> {
 export function createSupportRouter(deps: SupportRouterDeps): Router {
   const api = Router();
   mountRoutes(api, SUPPORT_ROUTES, deps, authenticate(deps.apiTokens));
-  // Not yet declared in the contract (the contract test says so until they are).
-  api.use(express.json({ limit: '16kb' }), createOperatorRoutes(deps));
   const router = Router();
   router.use(API_BASE, routePattern(API_BASE), api);
   return router;

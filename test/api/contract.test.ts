@@ -125,6 +125,10 @@ describe('the support API contract', () => {
       expect(() => openApiDocument([declared], { title: 't', version: '1' })).toThrow('declares path parameters [other] for /probe/:id');
       const fine = { ...declared, params: z.object({ id: z.string() }) };
       expect(() => mountRoutes(express.Router(), [fine, fine], {} as SupportRouterDeps, (_q, _s, next) => next())).toThrow('probe is declared twice');
+      // Express serves the first match: a literal path after a pattern that takes it would never be reached.
+      const literal = { ...declared, operationId: 'probeList', path: '/probe/list', params: undefined };
+      expect(() => openApiDocument([fine, literal], { title: 't', version: '1' })).toThrow('probeList (/probe/list) is served after probe (/probe/:id)');
+      expect(() => openApiDocument([literal, fine], { title: 't', version: '1' })).not.toThrow();
     });
 
     it('when the document is read, then it is OpenAPI 3.1 with bearer auth, a role on each protected operation and every error answer', () => {
@@ -143,6 +147,16 @@ describe('the support API contract', () => {
           expect(op.responses[status].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
         }
       }
+      // Several media types, each with its schema; raw bytes without one.
+      expect(document.paths['/api/v1/diagnose'].post.requestBody).toEqual({
+        required: true,
+        content: expect.objectContaining({
+          'application/json': { schema: expect.objectContaining({ type: 'object', required: ['certificate'] }) },
+          'text/plain': { schema: expect.objectContaining({ type: 'string' }) },
+          'application/pkix-cert': {},
+          'application/octet-stream': {},
+        }),
+      });
       expect(document.paths['/api/v1/users/{userId}/reissue'].post.responses).toEqual(
         expect.objectContaining({ '201': expect.anything(), '404': expect.anything(), '409': expect.anything(), '503': expect.anything() }),
       );
@@ -158,7 +172,8 @@ describe('the support API contract', () => {
         const op = document.paths[o.path][o.method.toLowerCase()] as Json;
         const schemas = [
           ...(op.parameters ?? []).map((p: Json) => p.schema),
-          ...Object.values((op.requestBody?.content ?? {}) as Json).map((m: Json) => m.schema),
+          // A binary media type (binaryBody) has no schema, as OpenAPI 3.1 describes raw bytes.
+          ...Object.values((op.requestBody?.content ?? {}) as Json).map((m: Json) => m.schema).filter((schema) => schema !== undefined),
           ...Object.values(op.responses as Json).flatMap((r: Json) => Object.values(r.content as Json).map((m: Json) => m.schema)),
         ];
         for (const schema of schemas) expect(() => ajv.compile(rebase(schema))).not.toThrow();

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { OPERATOR_DISABLE_REASON } from '../../domain';
 import { revokeUpdate } from '../../workflows/definitions';
-import { tlsRequest, waitFor } from '../web/harness';
+import { readEnrollmentMails, tlsRequest, waitFor } from '../web/harness';
+import { Visitor } from '../web/visitor';
 import { activeUser, enrollOperator, startConsoleHarness, type ConsoleHarness, type Obtained } from './support';
 
 describe('the console admits only enabled operators', () => {
@@ -24,6 +25,7 @@ describe('the console admits only enabled operators', () => {
   }, 120_000);
   afterAll(async () => {
     await h?.close();
+    h?.contract.assertExercised(__filename);
   });
 
   const as = (who: Obtained | undefined, p: string, extra: { method?: string; body?: string; cookie?: string } = {}) =>
@@ -108,6 +110,38 @@ describe('the console admits only enabled operators', () => {
       ['bootstrap-admin', 'operator:agent10', 'ok'],
       ['bootstrap-admin', 'operator:agent10', 'rejected'],
     ]);
+  });
+
+  it('when an admin manages operators over the API, then each answer is as the document declares and support is refused', async () => {
+    const email = 'agent12@certflow-ops.example.jp';
+    const added = await h.api('POST', '/operators', { body: { agentId: 'agent12', role: 'support', email } });
+    expect(added).toMatchObject({ status: 201, body: { agentId: 'agent12', role: 'support', email, enabled: true, createdBy: 'bootstrap-admin' } });
+    const { requestId, workflowId } = added.body as { requestId: string; workflowId: string };
+    expect(await h.api('POST', '/operators', { body: { agentId: 'agent12', role: 'support', email } })).toMatchObject({ status: 409 });
+    expect(await h.api('POST', '/operators', { body: { agentId: 'agent13', role: 'root', email } })).toMatchObject({ status: 400, body: { field: 'role' } });
+
+    // The operator lost the password mail: the admin resets it (409 until the workflow awaits the key).
+    const mails = await readEnrollmentMails(h, { userId: 'agent12', email, profile: 'operators' as never, requestId: '', workflowId });
+    expect(mails.requestId).toBe(requestId);
+    const reset = await waitFor(async () => {
+      const r = await h.api('POST', `/operators/requests/${requestId}/password-reset`);
+      return r.status === 200 ? r : undefined;
+    }, "agent12's request to await key retrieval");
+    expect(reset.body).toEqual({ requestId, enrollmentPassword: expect.any(String) });
+    expect((await new Visitor(h.httpUrl).login('operators', 'agent12', mails.password)).status).not.toBe(303);
+    expect((await new Visitor(h.httpUrl).login('operators', 'agent12', reset.body.enrollmentPassword)).status).toBe(303);
+    expect(await h.api('POST', '/operators/requests/209901010000001/password-reset')).toMatchObject({ status: 404 });
+    expect(await h.api('POST', `/operators/requests/${requestId}/password-reset`, { token: h.tokens.support })).toMatchObject({ status: 403 });
+
+    expect(await h.api('GET', '/operators', { token: h.tokens.support })).toMatchObject({ status: 403 });
+    expect(await h.api('POST', '/operators/agent12/disable', { token: h.tokens.support })).toMatchObject({ status: 403 });
+    expect(await h.api('POST', '/operators/nobody/disable')).toMatchObject({ status: 404 });
+    const disabled = await h.api('POST', '/operators/agent12/disable');
+    expect(disabled).toMatchObject({ status: 200, body: { agentId: 'agent12', enabled: false, disabledBy: 'bootstrap-admin', revokedRequestIds: [requestId] } });
+    const listed = await h.api('GET', '/operators');
+    expect(listed.body).toEqual(expect.arrayContaining([expect.objectContaining({ agentId: 'agent12', enabled: false }), expect.objectContaining({ agentId: 'admin01', enabled: true })]));
+    const trail = await h.runtime.stores.audit.list({ action: 'operatorPasswordReset' });
+    expect(trail.map((e) => [e.agent, e.target, e.outcome])).toEqual(expect.arrayContaining([['bootstrap-admin', `request:${requestId}`, 'ok'], ['api-support', `request:${requestId}`, 'rejected']]));
   });
 
   it('when the users API is asked for profile operators, then it answers 400 naming the field, and support cannot act on an operator', async () => {

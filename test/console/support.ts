@@ -3,7 +3,9 @@
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
+import { supportApiDocument } from '../../api/support/router';
 import { statusQuery } from '../../workflows/definitions';
+import { createContractRecorder, type ContractRecorder } from '../api/contract-recorder';
 import { Visitor } from '../web/visitor';
 import { readEnrollmentMails, registerUser, startWebHarness, waitFor, type WebHarness } from '../web/harness';
 
@@ -11,6 +13,10 @@ export interface ConsoleHarness extends WebHarness {
   tokens: { admin: string; support: string };
   /** `npm run cli -- …` against this certflow's HTTP API. */
   cli(args: string[], token?: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** One call of the support API (admin token by default), its answer checked against the OpenAPI document. */
+  api(method: string, urlPath: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: any }>;
+  /** The answers `api` received; `assertExercised(__filename)` in afterAll. */
+  contract: ContractRecorder;
 }
 
 export async function startConsoleHarness(): Promise<ConsoleHarness> {
@@ -31,7 +37,15 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
         (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
       );
     });
-  return Object.assign(h, { tokens, cli });
+  const contract = createContractRecorder(supportApiDocument());
+  const api = async (method: string, urlPath: string, { token = tokens.admin, body }: { token?: string; body?: unknown } = {}) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+    const res = await fetch(`${h.httpUrl}/api/v1${urlPath}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    contract.record(method, `/api/v1${urlPath}`, res.status, res.headers.get('content-type'), text);
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  return Object.assign(h, { tokens, cli, api, contract });
 }
 
 export interface Obtained {

@@ -24,6 +24,9 @@ export function installTemporalRuntime({ metricsAddress, logger }: TemporalRunti
   });
   return Runtime.install({
     logger: sdkLogger,
+    // certflow's lifecycle stops the worker, then its connection, in order; the SDK's own SIGINT handler would start
+    // draining first and make both steps fail (IllegalStateError) on Ctrl-C.
+    shutdownSignals: [],
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: level === 'TRACE' || level === 'DEBUG' ? level : 'WARN', other: 'ERROR' }), forward: {} },
       ...(metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : {}),

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { devApiTokens } from '../worker/dev-secrets';
 
 const USAGE = `usage: npm run cli -- <command> [arguments] [options]
 
@@ -137,7 +138,7 @@ async function roleOf(baseUrl: string, operationId: string): Promise<Role> {
 async function devToken(baseUrl: string, operationId: string): Promise<string | undefined> {
   const file = path.join(path.resolve(process.env.CERTFLOW_DATA_DIR ?? 'var'), 'dev-secrets.json');
   if (!fs.existsSync(file)) return undefined;
-  const tokens = JSON.parse(JSON.parse(fs.readFileSync(file, 'utf8')).CERTFLOW_API_TOKENS ?? '[]') as Array<{ token: string; role: Role }>;
+  const tokens = devApiTokens(file);
   const role = await roleOf(baseUrl, operationId);
   return (tokens.find((t) => t.role === role) ?? tokens.find((t) => t.role === 'admin'))?.token;
 }

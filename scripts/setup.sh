@@ -8,8 +8,17 @@ log() { echo "[setup] $*" >&2; }
 
 # npm dependencies: install when node_modules is missing or older than the lock file.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "installing npm dependencies (npm ci)"
+  # The first install compiles native modules (argon2, better-sqlite3) and can take several minutes: say that it is
+  # still going, so a quiet terminal does not read as a hang.
+  log "installing npm dependencies (npm ci; the first time takes a few minutes)"
+  started=$SECONDS
+  ( while sleep 20; do log "  … still installing npm dependencies ($((SECONDS - started)) s)"; done ) &
+  ticker=$!
+  trap 'kill $ticker 2>/dev/null || true' EXIT
   npm ci --no-audit --no-fund --loglevel=error
+  kill $ticker 2>/dev/null || true
+  trap - EXIT
+  log "npm dependencies installed in $((SECONDS - started)) s"
 fi
 
 scripts/install-temporal.sh

@@ -15,16 +15,39 @@ export function withDevSecrets(env: NodeJS.ProcessEnv, dataDir: string): { env: 
       CERTFLOW_CA_PASSPHRASE: crypto.randomBytes(24).toString('base64url'),
       CERTFLOW_DATA_KEY: crypto.randomBytes(32).toString('hex'),
       CERTFLOW_SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
-      CERTFLOW_API_TOKENS: JSON.stringify([
+      // A list a person can read and copy a token from, not a JSON string inside JSON.
+      CERTFLOW_API_TOKENS: [
         { token: crypto.randomBytes(24).toString('base64url'), role: 'admin', agent: 'dev-admin' },
         { token: crypto.randomBytes(24).toString('base64url'), role: 'support', agent: 'dev-support' },
-      ]),
+      ],
     };
     fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
     created = true;
   }
-  const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+  const stored = readDevSecrets(file);
   const merged = { ...env };
   for (const name of SECRET_NAMES) if (!merged[name] && stored[name]) merged[name] = stored[name];
   return { env: merged, file, created };
+}
+
+export interface DevApiToken {
+  token: string;
+  role: 'support' | 'admin';
+  agent: string;
+}
+
+/** The secrets as environment values; the API tokens are stored as a list (files of earlier versions: a JSON string). */
+export function readDevSecrets(file: string): Partial<Record<(typeof SECRET_NAMES)[number], string>> {
+  const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const values: Partial<Record<(typeof SECRET_NAMES)[number], string>> = {};
+  for (const name of SECRET_NAMES) {
+    const value = stored[name];
+    if (value !== undefined) values[name] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return values;
+}
+
+/** The API tokens of a dev secrets file, for the CLI and the banner. */
+export function devApiTokens(file: string): DevApiToken[] {
+  return JSON.parse(readDevSecrets(file).CERTFLOW_API_TOKENS ?? '[]') as DevApiToken[];
 }

@@ -1,6 +1,6 @@
 // The renewal screens (証明書更新申請, processing, 更新後証明書の取得) and the page for a refused certificate.
 import { formatTokyo, html } from '../web/html';
-import { errorBox, formToken, page } from '../web/layout';
+import { errorBox, formToken, menuList, page } from '../web/layout';
 import { REFUSALS_JA } from '../web/messages';
 import { renewalMenu, renewalPaths, STATUS_JA } from '../web/pages';
 import type { IssuanceRequest } from '../../stores';
@@ -16,19 +16,16 @@ export function refusalPage(o: { refusal: CertificateRefusal }): string {
 }
 
 export function renewalTopPage(o: { profile: string; serviceName: string; certificate: PresentedCertificate }): string {
-  const p = renewalPaths(o.profile);
+  const chrome = renewalMenu(o.profile);
   return page({
     title: '証明書の更新',
-    ...renewalMenu(o.profile),
+    ...chrome,
     body: html`<p>${o.serviceName} クライアント証明書の更新</p>
 <table class="form">
 <tr><th>ユーザ ID</th><td>${o.certificate.commonName}</td></tr>
 <tr><th>有効期間</th><td>${formatTokyo(o.certificate.notBefore)} ～ ${formatTokyo(o.certificate.notAfter)}</td></tr>
 </table>
-<dl>
-<dt><a href="${p.apply}">証明書更新申請</a></dt><dd>提示した証明書の更新を申請します。</dd>
-<dt><a href="${p.resume}">更新後証明書の取得</a></dt><dd>更新申請後、取得が中断した証明書の鍵を取得します。</dd>
-</dl>`,
+${menuList(chrome.menu)}`,
   });
 }
 
@@ -45,7 +42,7 @@ export function renewalApplyPage(o: {
     title: '鍵更新申請情報の確認',
     ...renewalMenu(o.profile),
     body: html`${errorBox(o.error)}
-<p>以下の内容で証明書更新申請を送信します。<br>よろしければ「Submit」ボタンをクリックしてください。</p>
+${o.token ? html`<p>以下の内容で証明書更新申請を送信します。<br>よろしければ「Submit」ボタンをクリックしてください。</p>` : html`<p>提示された証明書の内容は以下のとおりです。</p>`}
 <table class="list">
 <tr><th>Common Name</th><td>${c.commonName}</td></tr>
 ${c.organizationalUnits.map((ou) => html`<tr><th>Organizational Unit</th><td>${ou}</td></tr>`)}

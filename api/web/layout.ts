@@ -7,6 +7,15 @@ export interface MenuEntry {
   href?: string;
   /** Shown as a heading whatever its label (the console's menu). */
   heading?: boolean;
+  /** What the entry does, for the top page's list of the same entries. */
+  description?: string;
+}
+
+/** The top page's list: every menu entry that leads somewhere, with what it does — the side menu's entries, no fewer. */
+export function menuList(menu: MenuEntry[]): SafeHtml {
+  return html`<dl>
+${menu.filter((e) => e.href && e.description).map((e) => html`<dt><a href="${e.href!}">${e.label}</a></dt><dd>${e.description!}</dd>
+`)}</dl>`;
 }
 
 export interface PageOptions {

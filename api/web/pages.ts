@@ -2,7 +2,7 @@
 import type { SupportContact } from '../../engines/mail';
 import { PKCS12_PASSWORD_MIN_LENGTH } from '../../engines/pki';
 import { formatTokyo, html, type SafeHtml } from './html';
-import { errorBox, formToken, page, type MenuEntry } from './layout';
+import { errorBox, formToken, menuList, page, type MenuEntry } from './layout';
 
 
 export interface ServiceIdentity {
@@ -51,13 +51,13 @@ export function enrollmentMenu(profile: string): { menu: MenuEntry[]; topLinks: 
     ],
     menu: [
       { label: '証明書発行申請' },
-      { label: '申請情報の詳細', href: p.details },
-      { label: '申請情報一覧', href: p.requests },
+      { label: '申請情報の詳細', href: p.details, description: 'リクエスト ID を指定して、証明書発行申請情報の詳細を表示します。' },
+      { label: '申請情報一覧', href: p.requests, description: 'これまでに送信した証明書発行申請情報を一覧表示します。' },
       { label: '証明書の管理' },
-      { label: '証明書の取得', href: p.certificate },
-      { label: '鍵の取得', href: p.key },
-      { label: 'お知らせ', href: p.notices },
-      { label: '問い合わせ連絡先', href: p.contact },
+      { label: '証明書の取得', href: p.certificate, description: 'リクエスト ID を指定して、証明書を取得します。' },
+      { label: '鍵の取得', href: p.key, description: '鍵を取得します。' },
+      { label: 'お知らせ', href: p.notices, description: 'サービスからのお知らせを表示します。' },
+      { label: '問い合わせ連絡先', href: p.contact, description: '問い合わせ連絡先を表示します。' },
     ],
   };
 }
@@ -68,10 +68,10 @@ export function renewalMenu(profile: string): { menu: MenuEntry[]; topLinks: Men
     topLinks: [{ label: 'トップへ', href: p.menu }],
     menu: [
       { label: '証明書の更新' },
-      { label: '証明書更新申請', href: p.apply },
-      { label: '更新後証明書の取得', href: p.resume },
-      { label: 'お知らせ', href: p.notices },
-      { label: '問い合わせ連絡先', href: p.contact },
+      { label: '証明書更新申請', href: p.apply, description: '提示した証明書の更新を申請します。' },
+      { label: '更新後証明書の取得', href: p.resume, description: '更新申請後、取得が中断した証明書の鍵を取得します。' },
+      { label: 'お知らせ', href: p.notices, description: 'サービスからのお知らせを表示します。' },
+      { label: '問い合わせ連絡先', href: p.contact, description: '問い合わせ連絡先を表示します。' },
     ],
   };
 }
@@ -94,18 +94,12 @@ ${errorBox(o.error)}
 }
 
 export function enrollmentTopPage(o: { profile: string; userId: string }): string {
-  const p = enrollmentPaths(o.profile);
+  const chrome = enrollmentMenu(o.profile);
   return page({
     title: 'サイバートラスト マネージドPKI',
-    ...enrollmentMenu(o.profile),
+    ...chrome,
     body: html`<p>サイバートラスト マネージドPKIのご利用者さま向け画面です。（ユーザ ID: ${o.userId}）</p>
-<dl>
-<dt><a href="${p.details}">申請情報の詳細</a></dt><dd>リクエスト ID を指定して、証明書発行申請情報の詳細を表示します。</dd>
-<dt><a href="${p.requests}">申請情報一覧</a></dt><dd>これまでに送信した証明書発行申請情報を一覧表示します。</dd>
-<dt><a href="${p.certificate}">証明書の取得</a></dt><dd>リクエスト ID を指定して、証明書を取得します。</dd>
-<dt><a href="${p.key}">鍵の取得</a></dt><dd>鍵を取得します。</dd>
-<dt><a href="${p.contact}">問い合わせ連絡先</a></dt><dd>問い合わせ連絡先を表示します。</dd>
-</dl>`,
+${menuList(chrome.menu)}`,
   });
 }
 

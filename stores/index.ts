@@ -1,6 +1,7 @@
 // The application's stores, built once per process by the composition root and handed to the domain and activities.
 import type { Db } from '../infra/db';
 import { createAuditStore, type AuditStore } from './audit';
+import { createIdempotencyStore, type IdempotencyStore } from './idempotency';
 import { createOperatorStore, type OperatorStore } from './operators';
 import { createRequestStore, type RequestStore } from './requests';
 import { createSupportSearchStore, type SupportSearchStore } from './support-search';
@@ -13,6 +14,8 @@ export interface Stores {
   operators: OperatorStore;
   /** The support console's finds and lists (read-only). */
   search: SupportSearchStore;
+  /** The support API's Idempotency-Key answers. */
+  idempotency: IdempotencyStore;
   /** Runs `work` with stores whose writes commit together or not at all. */
   inTransaction<T>(work: (stores: Omit<Stores, 'inTransaction'>) => Promise<T>): Promise<T>;
 }
@@ -24,6 +27,7 @@ function storesOn(db: Db): Omit<Stores, 'inTransaction'> {
     audit: createAuditStore(db),
     operators: createOperatorStore(db),
     search: createSupportSearchStore(db),
+    idempotency: createIdempotencyStore(db),
   };
 }
 
@@ -35,4 +39,5 @@ export type { AuditStore, AuditEvent, AuditOutcome, AuditSearch, RecordedAuditEv
 export { SEARCH_FIELDS, type SearchField, type SupportRow, type SupportSearchStore, type RequestSearch, type Page } from './support-search';
 export type { RequestStore, IssuanceRequest, RequestFilter, NewRequest } from './requests';
 export type { UserStore, User } from './users';
+export type { IdempotencyStore, IdempotencyClaim, StoredAnswer } from './idempotency';
 export type { OperatorStore, Operator, OperatorRole } from './operators';

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Actor, DomainDeps } from '../../domain';
 import { HttpError } from '../errors';
 import { audited } from './audit';
+import { answerOnce, IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY, IDEMPOTENCY_REFUSALS } from './idempotency';
 import { permits, type ApiToken } from './auth';
 import { parse } from './schemas';
 
@@ -193,14 +194,25 @@ function handlerOf(route: SupportRoute, deps: SupportRouterDeps): RequestHandler
         req,
       });
     };
-    const reply = route.audit
-      ? await audited(deps.stores.audit, actor, { action: route.audit.action, target: route.audit.target(req), run: perform, detail: (r) => r.audit ?? {} })
-      : await perform();
-    const mediaType = route.answers[reply.status as SuccessStatus]?.mediaType;
-    if (reply.headers) res.set(reply.headers);
-    res.status(reply.status);
-    if (mediaType === undefined) res.json(reply.body);
-    else res.type(mediaType).send(reply.body);
+    if (!route.audit) return send(await perform());
+    const { action, target } = route.audit;
+    const run = () => audited(deps.stores.audit, actor, { action, target: target(req), run: perform, detail: (r) => r.audit ?? {} });
+    // A state-changing call: with an Idempotency-Key, a retry gets the first answer (JSON) instead of a second run.
+    if (req.get(IDEMPOTENCY_HEADER) === undefined) return send(await run());
+    const answer = await answerOnce({ store: deps.stores.idempotency, dataKey: deps.dataKey }, route.operationId, req, res, async () => {
+      const reply = await run();
+      if (reply.headers) res.set(reply.headers);
+      return { status: reply.status, json: JSON.stringify(reply.body) };
+    });
+    res.status(answer.status).type('json').send(answer.json);
+
+    function send(reply: Awaited<ReturnType<SupportRoute['run']>>): void {
+      const mediaType = route.answers[reply.status as SuccessStatus]?.mediaType;
+      if (reply.headers) res.set(reply.headers);
+      res.status(reply.status);
+      if (mediaType === undefined) res.json(reply.body);
+      else res.type(mediaType).send(reply.body);
+    }
   };
 }
 
@@ -273,6 +285,15 @@ function inlineSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Reco
   return rest;
 }
 
+/** Every state-changing operation takes it: a retry with the same key gets the first answer again. */
+const IDEMPOTENCY_PARAMETER = {
+  name: IDEMPOTENCY_HEADER,
+  in: 'header',
+  required: false,
+  description: 'A key of your making (e.g. a UUID) per intended call: retried with the same key and request, the call answers as the first time did (header Idempotent-Replayed: true), kept 24 hours.',
+  schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source },
+};
+
 export interface OpenApiInfo {
   title: string;
   version: string;
@@ -307,6 +328,7 @@ export function openApiDocument(routes: readonly SupportRoute[], info: OpenApiIn
     }
     const errors: Record<number, string> = r.role === 'public' ? { 400: COMMON_ERRORS[400]!, 413: COMMON_ERRORS[413]!, 415: COMMON_ERRORS[415]!, 500: COMMON_ERRORS[500]! } : { ...COMMON_ERRORS };
     if (r.role === 'admin') errors[403] = 'the token is not an admin';
+    if (r.audit) Object.assign(errors, IDEMPOTENCY_REFUSALS);
     for (const [status, description] of Object.entries(r.refusals ?? {})) errors[Number(status)] = errors[Number(status)] ? `${errors[Number(status)]}; ${description}` : description;
     for (const [status, description] of Object.entries(errors)) {
       responses[status] = {
@@ -326,6 +348,7 @@ export function openApiDocument(routes: readonly SupportRoute[], info: OpenApiIn
         required: !(schema as z.ZodType).safeParse(undefined).success,
         schema: inlineSchema(schema as z.ZodType),
       })),
+      ...(r.audit ? [IDEMPOTENCY_PARAMETER] : []),
     ];
     const operation: Record<string, unknown> = {
       operationId: r.operationId,

@@ -1,0 +1,68 @@
+// Idempotency-Key on the support API: a retry after a lost reply gets the first answer, and the work is done once.
+import { holdsAny, secretForms, sqliteBytes } from '../support/secrets';
+import { registration, startApiStack, type ApiStack } from './stack';
+
+describe('Idempotency-Key', () => {
+  let stack: ApiStack;
+
+  beforeAll(async () => {
+    stack = await startApiStack('idempotency', { database: 'sqlite' });
+  }, 180_000);
+  afterAll(async () => { await stack?.close(); });
+
+  async function post(path: string, body: unknown, key?: string, token = stack.tokens.admin) {
+    const res = await fetch(`${stack.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, replayed: res.headers.get('idempotent-replayed'), body: (await res.json()) as any };
+  }
+
+  it('when a registration is sent twice with the same key, then both get the first 201 and the user is registered once', async () => {
+    const first = await post('/api/v1/users', registration('idem001'), 'reg-idem001');
+    const retry = await post('/api/v1/users', registration('idem001'), 'reg-idem001');
+    expect(first.status).toBe(201);
+    expect(retry).toEqual({ status: 201, replayed: 'true', body: first.body });
+    expect(await stack.runtime.stores.users.findAll('idem001')).toHaveLength(1);
+    const audited = await stack.runtime.stores.audit.list({ target: 'user:idem001', action: 'registerUser' });
+    expect(audited).toHaveLength(1);
+    // Without a key the same call is a second registration, refused as a duplicate.
+    expect((await post('/api/v1/users', registration('idem001'))).status).toBe(409);
+  });
+
+  it('when a reissue is retried with its key, then the same successor and password come back, one successor exists, and the password is stored nowhere in clear', async () => {
+    const registered = await post('/api/v1/users', registration('idem002'));
+    expect(registered.status).toBe(201);
+    const first = await post('/api/v1/users/idem002/reissue', {}, 'reissue-1', stack.tokens.support);
+    const retry = await post('/api/v1/users/idem002/reissue', {}, 'reissue-1', stack.tokens.support);
+    expect(first.status).toBe(201);
+    expect(retry).toEqual({ status: 201, replayed: 'true', body: first.body });
+    const requests = await stack.runtime.stores.requests.list({ userId: 'idem002' });
+    expect(requests.filter((r) => r.kind === 'reissue')).toHaveLength(1);
+    expect(holdsAny(sqliteBytes(stack.runtime.config.db.connection), secretForms(first.body.enrollmentPassword as string))).toBe(false);
+  });
+
+  it('when a refusal is retried with its key, then the same refusal comes back; another request under the key is 422; a bad key is 400', async () => {
+    await post('/api/v1/users', registration('idem003'));
+    const refused = await post('/api/v1/users', registration('idem003'), 'dup-idem003');
+    expect(refused.status).toBe(409);
+    expect(await post('/api/v1/users', registration('idem003'), 'dup-idem003')).toEqual({ status: 409, replayed: 'true', body: refused.body });
+    const other = await post('/api/v1/users', registration('idem004'), 'dup-idem003');
+    expect(other.status).toBe(422);
+    expect(other.body.error).toBe('idempotency_key_reused');
+    expect(await stack.runtime.stores.users.findAll('idem004')).toEqual([]);
+    const bad = await post('/api/v1/users', registration('idem005'), 'bad key with spaces');
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe('Idempotency-Key');
+  });
+
+  it("when another caller uses the same key, then it is that caller's own key", async () => {
+    await post('/api/v1/users', registration('idem006'));
+    const admin = await post('/api/v1/users/idem006/unlock', {}, 'shared-key', stack.tokens.admin);
+    const support = await post('/api/v1/users/idem006/unlock', {}, 'shared-key', stack.tokens.support);
+    expect(admin.status).toBe(200);
+    expect(support.status).toBe(200);
+    expect(support.replayed).toBeNull();
+  });
+});

@@ -6,6 +6,7 @@ import * as mail from './20261125_003_mail';
 import * as sharedState from './20261126_004_shared_state';
 import * as operators from './20261126_005_operators';
 import * as supportSearch from './20261126_006_support_search';
+import * as loginThrottle from './20261126_010_login_throttle';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 
@@ -16,6 +17,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261126_004_shared_state', sharedState],
   ['20261126_005_operators', operators],
   ['20261126_006_support_search', supportSearch],
+  ['20261126_010_login_throttle', loginThrottle],
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

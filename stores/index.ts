@@ -1,6 +1,7 @@
 // The application's stores, built once per process by the composition root and handed to the domain and activities.
 import type { Db } from '../infra/db';
 import { createAuditStore, type AuditStore } from './audit';
+import { createLoginFailureStore, type LoginFailureStore } from './login-failures';
 import { createOperatorStore, type OperatorStore } from './operators';
 import { createRequestStore, type RequestStore } from './requests';
 import { createSupportSearchStore, type SupportSearchStore } from './support-search';
@@ -11,6 +12,8 @@ export interface Stores {
   requests: RequestStore;
   audit: AuditStore;
   operators: OperatorStore;
+  /** Failed logins per user ID as typed, for login throttling. */
+  loginFailures: LoginFailureStore;
   /** The support console's finds and lists (read-only). */
   search: SupportSearchStore;
   /** Runs `work` with stores whose writes commit together or not at all. */
@@ -23,6 +26,7 @@ function storesOn(db: Db): Omit<Stores, 'inTransaction'> {
     requests: createRequestStore(db),
     audit: createAuditStore(db),
     operators: createOperatorStore(db),
+    loginFailures: createLoginFailureStore(db),
     search: createSupportSearchStore(db),
   };
 }
@@ -35,4 +39,5 @@ export type { AuditStore, AuditEvent, AuditOutcome, AuditSearch, RecordedAuditEv
 export { SEARCH_FIELDS, type SearchField, type SupportRow, type SupportSearchStore, type RequestSearch, type Page } from './support-search';
 export type { RequestStore, IssuanceRequest, RequestFilter, NewRequest } from './requests';
 export type { UserStore, User } from './users';
+export type { LoginFailureStore, LoginFailures } from './login-failures';
 export type { OperatorStore, Operator, OperatorRole } from './operators';

@@ -53,6 +53,8 @@ export function createLifecycleMailer({ sendMail, profiles, publicUrl, tlsPublic
             return { ...base, kind: mail.kind, params: { requestId, userId: user.userId, expiredAt: mail.expiredAt } };
           case 'certificateRevoked':
             return { ...base, kind: mail.kind, params: { userId: user.userId, requestId, reason: mail.reason, revokedAt: mail.revokedAt } };
+          case 'loginAttempts':
+            return { ...base, kind: mail.kind, params: { userId: user.userId, failures: mail.failures, at: mail.at } };
         }
       })();
       const result = await sendMail(request);

@@ -10,7 +10,7 @@ export { startNewRequest } from './new-request';
 export { getUser, getRequest, listCertificates, listFailedMails, requestView, type RequestView, type UserView } from './queries';
 export { isProfile, isUserProfile, resolveUser, currentRequest } from './request-chain';
 export { generateEnrollmentPassword, hashEnrollmentPassword, verifyEnrollmentPassword } from './enrollment-password';
-export { createEnrollmentLogin, DEFAULT_LOCKOUT, type LockoutPolicy } from './enrollment-login';
+export { createEnrollmentLogin, delayAfter, DEFAULT_LOGIN_THROTTLE, type LoginResult, type LoginThrottlePolicy } from './enrollment-login';
 export { createKeyRetrieval, type KeyRetrieval, type PendingDownload } from './key-retrieval';
 export { createCertificateDetails, subjectNamesOf, type CertificateDetails, type SubjectNames } from './certificate-details';
 export { createRenewal, type Renewal } from './renewal';

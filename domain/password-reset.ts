@@ -1,4 +1,4 @@
-// The user's way back in: a fresh enrollment password for a request still awaiting key retrieval, and lifting a login lock.
+// The user's way back in: a fresh enrollment password for a request still awaiting key retrieval, and lifting login throttling.
 import type { DomainDeps } from './deps';
 import { newEnrollmentPassword } from './enrollment-password';
 import { Refusal } from './refusal';
@@ -10,7 +10,7 @@ export async function resetEnrollmentPassword(
   /** An operator's request is reset only by an admin through the operator routes. */
   options: { operators?: boolean } = {},
 ): Promise<{ requestId: string; userId: string; profile: string; enrollmentPassword: string }> {
-  const { users, requests } = deps.stores;
+  const { loginFailures, requests } = deps.stores;
   const request = await requests.find(requestId);
   if (!request) throw Refusal.notFound(`no request ${requestId}`);
   if (!isUserProfile(request.profile) && !options.operators) throw Refusal.notFound(`no user request ${requestId}`);
@@ -21,14 +21,14 @@ export async function resetEnrollmentPassword(
   }
   const { password, hash } = await newEnrollmentPassword();
   await requests.setPasswordHash(requestId, hash);
-  await users.resetFailedLogins(request.userId);
+  await loginFailures.clear(request.userId);
   return { requestId, userId: request.userId, profile: request.profile, enrollmentPassword: password };
 }
 
-/** Clears the failed-login counter and lock of every profile the user holds. */
+/** Clears the user ID's failed logins and with them any wait before the next login (all the user's profiles). */
 export async function unlockUser(deps: Pick<DomainDeps, 'stores'>, userId: string): Promise<{ userId: string }> {
-  const { users } = deps.stores;
+  const { users, loginFailures } = deps.stores;
   if ((await users.findAll(userId)).length === 0) throw Refusal.notFound(`no user ${userId}`);
-  await users.resetFailedLogins(userId);
+  await loginFailures.clear(userId);
   return { userId };
 }

@@ -35,6 +35,10 @@ async function ownerOf(deps: Pick<DomainDeps, 'stores'>, key: string): Promise<{
   return { request, user, event };
 }
 
+/** A warning of failed logins belongs to no request, and told of attempts that are over by the time support sees it. */
+const loginWarningNotResent = (mail: OutboxMail) =>
+  Refusal.conflict(`mail ${mail.key} warned of failed logins; it is not resent (call the user instead)`);
+
 /** The same lifecycle mail the workflow sent, rebuilt from the request as it stands (the outbox keeps no parameters). */
 async function lifecycleMailOf(deps: Pick<DomainDeps, 'ca'>, mail: OutboxMail, request: IssuanceRequest, event: string): Promise<LifecycleMail> {
   const guideExpiresAt = request.guideExpiresAt?.toISOString();
@@ -45,6 +49,8 @@ async function lifecycleMailOf(deps: Pick<DomainDeps, 'ca'>, mail: OutboxMail, r
       throw Refusal.conflict(
         `mail ${mail.key} carried an enrollment password, destroyed when the mail was refused; reset the password of request ${request.requestId} to mail a new one`,
       );
+    case 'loginAttempts':
+      throw loginWarningNotResent(mail);
     case 'userIdNotice':
       return { kind: 'userIdNotice' };
     case 'acquisitionGuide':
@@ -90,6 +96,7 @@ export async function resendFailedMail(deps: Pick<DomainDeps, 'stores' | 'ca' | 
   const earlier = await deps.mailOutbox.get(resendKey);
   if (earlier?.status === 'sent') throw Refusal.conflict(`mail ${key} was resent already: ${resendKey} was sent`);
   if (earlier?.status === 'failed') throw Refusal.conflict(`mail ${key} was resent already and refused again (${earlier.lastError ?? 'refused'}); resend ${resendKey} instead`);
+  if (mail.kind === 'loginAttempts') throw loginWarningNotResent(mail);
   // A pending resend is one that died mid-way or is in flight: the engine's claim lets exactly one attempt send it.
   const { request, user, event } = await ownerOf(deps, key);
   const lifecycleMail = await lifecycleMailOf(deps, mail, request, event);

@@ -6,6 +6,7 @@ import * as mail from './20261125_003_mail';
 import * as sharedState from './20261126_004_shared_state';
 import * as operators from './20261126_005_operators';
 import * as supportSearch from './20261126_006_support_search';
+import * as loginThrottle from './20261126_010_login_throttle';
 import * as idempotency from './20261126_012_idempotency';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
@@ -17,6 +18,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261126_004_shared_state', sharedState],
   ['20261126_005_operators', operators],
   ['20261126_006_support_search', supportSearch],
+  ['20261126_010_login_throttle', loginThrottle],
   ['20261126_012_idempotency', idempotency],
 ];
 

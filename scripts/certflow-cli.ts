@@ -10,7 +10,7 @@ const USAGE = `usage: npm run cli -- <command> [arguments] [options]
   revoke <userId> --reason r [--profile p]        admin; r is an RFC 5280 reason (keyCompromise, affiliationChanged, …)
   password-reset <requestId>                      new enrollment password for a request awaiting key retrieval
   new-request <userId> [--profile p]              fresh request after an expired request or a revoked/expired certificate
-  unlock <userId>                                 clear failed logins and the login lock
+  unlock <userId>                                 clear failed logins and the wait before the next login
   show user <userId> [--profile p]
   show request <requestId>
   list certificates [--status s] [--profile p] [--expiring-before yyyy-mm-dd]   admin

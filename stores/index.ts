@@ -2,6 +2,7 @@
 import type { Db } from '../infra/db';
 import { createAuditStore, type AuditStore } from './audit';
 import { createIdempotencyStore, type IdempotencyStore } from './idempotency';
+import { createLoginFailureStore, type LoginFailureStore } from './login-failures';
 import { createOperatorStore, type OperatorStore } from './operators';
 import { createRequestStore, type RequestStore } from './requests';
 import { createSupportSearchStore, type SupportSearchStore } from './support-search';
@@ -12,6 +13,8 @@ export interface Stores {
   requests: RequestStore;
   audit: AuditStore;
   operators: OperatorStore;
+  /** Failed logins per user ID as typed, for login throttling. */
+  loginFailures: LoginFailureStore;
   /** The support console's finds and lists (read-only). */
   search: SupportSearchStore;
   /** The support API's Idempotency-Key answers. */
@@ -26,6 +29,7 @@ function storesOn(db: Db): Omit<Stores, 'inTransaction'> {
     requests: createRequestStore(db),
     audit: createAuditStore(db),
     operators: createOperatorStore(db),
+    loginFailures: createLoginFailureStore(db),
     search: createSupportSearchStore(db),
     idempotency: createIdempotencyStore(db),
   };
@@ -40,4 +44,5 @@ export { SEARCH_FIELDS, type SearchField, type SupportRow, type SupportSearchSto
 export type { RequestStore, IssuanceRequest, RequestFilter, NewRequest } from './requests';
 export type { UserStore, User } from './users';
 export type { IdempotencyStore, IdempotencyClaim, StoredAnswer } from './idempotency';
+export type { LoginFailureStore, LoginFailures } from './login-failures';
 export type { OperatorStore, Operator, OperatorRole } from './operators';

@@ -1,6 +1,7 @@
 // Data access for registered users (one row per user and profile).
 import type { Db } from '../infra/db';
 import type { Profile } from '../workflows/definitions';
+import { LOGIN_FAILURES_TABLE } from './login-failures';
 
 export interface User {
   userId: string;
@@ -11,7 +12,9 @@ export interface User {
   organizationalUnits: string[];
   subscriberId: string;
   currentRequestId?: string;
+  /** Failed logins under this user ID since its last success (login_failures, shared by all the user's profiles). */
   failedLogins: number;
+  /** Until when a login under this user ID is answered "wait" without being checked: throttling, not a lockout. */
   lockedUntil?: Date;
   createdAt: Date;
 }
@@ -25,8 +28,9 @@ interface UserRow {
   organizational_units: string;
   subscriber_id: string;
   current_request_id: string | null;
-  failed_logins: number;
-  locked_until: string | Date | null;
+  failures: number | string | null;
+  last_failure_at: number | string | null;
+  wait_until: number | string | null;
   created_at: string | Date;
 }
 
@@ -39,8 +43,9 @@ const toUser = (r: UserRow): User => ({
   organizationalUnits: JSON.parse(r.organizational_units) as string[],
   subscriberId: r.subscriber_id,
   currentRequestId: r.current_request_id ?? undefined,
-  failedLogins: r.failed_logins,
-  lockedUntil: r.locked_until ? new Date(r.locked_until) : undefined,
+  failedLogins: Number(r.failures ?? 0),
+  // A wait is only what the throttle imposed beyond the failure itself.
+  lockedUntil: r.wait_until !== null && Number(r.wait_until) > Number(r.last_failure_at) ? new Date(Number(r.wait_until)) : undefined,
   createdAt: new Date(r.created_at),
 });
 
@@ -54,12 +59,14 @@ export interface UserStore {
   replaceCurrentRequest(userId: string, profile: Profile, expected: string | undefined, requestId: string | undefined): Promise<boolean>;
   /** Undoes a registration whose workflow could not be started. */
   remove(userId: string, profile: Profile): Promise<void>;
-  /** Counts a failed login for every profile of the user, locking those that reached `lockAfter`. */
-  recordFailedLogin(userId: string, lockAfter: number, lockUntil: Date): Promise<User[]>;
-  resetFailedLogins(userId: string): Promise<void>;
 }
 
 export function createUserStore(db: Db): UserStore {
+  // Each user row with the failed logins of its user ID (stores/login-failures.ts writes them).
+  const withFailures = () =>
+    db<UserRow>('users')
+      .leftJoin(LOGIN_FAILURES_TABLE, `${LOGIN_FAILURES_TABLE}.user_id`, 'users.user_id')
+      .select('users.*', `${LOGIN_FAILURES_TABLE}.failures`, `${LOGIN_FAILURES_TABLE}.last_failure_at`, `${LOGIN_FAILURES_TABLE}.wait_until`);
   return {
     async insert(user) {
       await db('users').insert({
@@ -75,11 +82,11 @@ export function createUserStore(db: Db): UserStore {
       });
     },
     async find(userId, profile) {
-      const row = await db<UserRow>('users').where({ user_id: userId, profile }).first();
+      const row = await withFailures().where({ 'users.user_id': userId, 'users.profile': profile }).first();
       return row && toUser(row);
     },
     async findAll(userId) {
-      const rows = await db<UserRow>('users').where({ user_id: userId }).orderBy('profile');
+      const rows = await withFailures().where({ 'users.user_id': userId }).orderBy('users.profile');
       return rows.map(toUser);
     },
     async setCurrentRequest(userId, profile, requestId) {
@@ -93,14 +100,6 @@ export function createUserStore(db: Db): UserStore {
     },
     async remove(userId, profile) {
       await db('users').where({ user_id: userId, profile }).delete();
-    },
-    async recordFailedLogin(userId, lockAfter, lockUntil) {
-      await db('users').where({ user_id: userId }).increment('failed_logins', 1);
-      await db('users').where({ user_id: userId }).andWhere('failed_logins', '>=', lockAfter).update({ locked_until: lockUntil });
-      return this.findAll(userId);
-    },
-    async resetFailedLogins(userId) {
-      await db('users').where({ user_id: userId }).update({ failed_logins: 0, locked_until: null });
     },
   };
 }

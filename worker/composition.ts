@@ -159,7 +159,7 @@ export interface HttpSideOptions {
   clock?: Clock;
   /** The TLS listener's certificate; without it no TLS listener is built. */
   serverCertificate?: TlsServerCertificate;
-  web?: Pick<WebDeps, 'idleTimeoutMs' | 'lockout' | 'loginAttemptsPerMinute'>;
+  web?: Pick<WebDeps, 'idleTimeoutMs' | 'loginThrottle' | 'loginFailuresPerMinute'>;
   /** What /readyz checks; default all of readinessChecks(runtime, connection). */
   readiness?: ReadinessChecks;
   /** Bound on each readiness check (default 2000 ms). */

@@ -258,7 +258,9 @@ export type LifecycleMail =
   | { kind: 'reissueReady'; guideExpiresAt: string }
   | { kind: 'renewalNotice'; daysBefore: number; notBefore: string; notAfter: string }
   | { kind: 'requestExpired'; expiredAt: string }
-  | { kind: 'certificateRevoked'; reason: RevocationReason; revokedAt: string };
+  | { kind: 'certificateRevoked'; reason: RevocationReason; revokedAt: string }
+  /** Not the workflow's: the login page sends it when the user's ID is under attack (domain/enrollment-login.ts). */
+  | { kind: 'loginAttempts'; failures: number; at: string };
 
 export interface IssuanceOrder {
   requestId: string;

@@ -131,7 +131,7 @@ function timelineSection(deps: ConsoleDeps, t: ProfileTimeline): SafeHtml {
 <tr><th>メールアドレス</th><td>${user.email}</td></tr>
 <tr><th>ID管理者メールアドレス</th><td>${user.idAdminEmail}</td></tr>
 <tr><th>組織</th><td>${user.organization} / ${user.organizationalUnits.join(' / ')}</td></tr>
-<tr><th>ログイン失敗回数</th><td>${user.failedLogins}${user.lockedUntil ? `（${when(user.lockedUntil)} までロック）` : ''}</td></tr>
+<tr><th>ログイン失敗回数</th><td>${user.failedLogins}${user.lockedUntil ? `（${when(user.lockedUntil)} までログイン待機）` : ''}</td></tr>
 <tr><th>現在の申請</th><td>${current ? `${current.requestId}（${STATE_JA[current.status]}）` : 'なし'}</td></tr>
 <tr><th>ポータルの判定</th><td class="portal-verdict">${
     t.portal.admitted

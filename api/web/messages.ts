@@ -4,8 +4,8 @@ import { formatTokyo } from './html';
 
 export const MESSAGES = {
   loginFailed:
-    'ユーザ ID またはパスワードが正しくありません。入力内容をご確認ください。繰り返し失敗すると一定時間ログインできなくなります。その場合は表紙に記載のお問合せ先までご連絡ください。',
-  loginRateLimited: 'ログインの試行回数が多すぎます。しばらく時間をおいてから、もう一度お試しください。',
+    'ユーザ ID またはパスワードが正しくありません。入力内容をご確認ください。失敗が続くと、次にログインできるまでお待ちいただく時間が長くなります。',
+  loginRateLimited: 'この接続元からのログインの失敗が多すぎます。しばらく時間をおいてから、もう一度お試しください。',
   sessionInvalid:
     'セッションが無効です。一定時間操作がなかったため自動的にログアウトしたか、ログインしていません。1度画面を閉じ、【クライアント証明書取得のご案内】メールに記載の「証明書取得用リンク」から再度お手続きください。',
   formTokenInvalid:
@@ -31,6 +31,13 @@ export const MESSAGES = {
   badRequest: '送信された内容が正しくありません。画面を開き直してから、もう一度お試しください。',
   temporarilyUnavailable: 'ただいま処理を受け付けられません。しばらく時間をおいてから、もう一度お試しください。',
 } as const;
+
+/** How long a user ID under repeated failures waits: seconds below a minute, else whole minutes rounded up. */
+export function loginDelayed(retryAfterMs: number): string {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const wait = seconds < 60 ? `${seconds}秒` : `${Math.ceil(seconds / 60)}分`;
+  return `このユーザ ID ではログインの失敗が続いているため、安全のため少しの間ログインをお受けできません。約${wait}後に、もう一度お試しください。お心当たりのない失敗が続く場合は、表紙に記載のお問合せ先までご連絡ください。`;
+}
 
 /** Why the TLS listener cannot accept the presented client certificate. */
 export const REFUSALS_JA: Record<CertificateRefusal, string> = {

@@ -3,7 +3,7 @@
 import express, { Router, type Request } from 'express';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type session from 'express-session';
-import { isProfile, type DomainDeps, type LockoutPolicy } from '../../domain';
+import { isProfile, type DomainDeps, type LoginThrottlePolicy } from '../../domain';
 import type { SupportContact } from '../../engines/mail';
 import type { Logger } from '../../infra/logger';
 import type { Profile } from '../../workflows/definitions';
@@ -19,13 +19,14 @@ export interface WebDeps extends DomainDeps {
   sessionSecret: string;
   /** Where both listeners keep their sessions (createSessionStore over the application database), built once. */
   sessionStore: session.Store;
-  /** The login rate limit's counts (createRateLimitStore over the application database), shared by every web process. */
+  /** The per-address login limit's counts (createRateLimitStore over the application database), shared by every web process. */
   loginAttempts: RateLimitStore;
   /** Idle time after which a login session ends (default 15 minutes). */
   idleTimeoutMs?: number;
-  lockout?: LockoutPolicy;
-  /** Login attempts per client address and minute (default 20). */
-  loginAttemptsPerMinute?: number;
+  /** The per-user-ID throttle (default DEFAULT_LOGIN_THROTTLE): waits that grow with failures, never a lockout. */
+  loginThrottle?: Partial<LoginThrottlePolicy>;
+  /** Failed logins per client address (req.ip under `trust proxy`) and minute (default 30); successes are not counted. */
+  loginFailuresPerMinute?: number;
   logger?: Logger;
 }
 

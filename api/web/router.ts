@@ -5,7 +5,7 @@ import {
   createCertificateDetails,
   createEnrollmentLogin,
   createKeyRetrieval,
-  DEFAULT_LOCKOUT,
+  DEFAULT_LOGIN_THROTTLE,
   isProfile,
   Refusal,
 } from '../../domain';
@@ -13,7 +13,7 @@ import type { Profile } from '../../workflows/definitions';
 import { HttpError } from '../errors';
 import { formField, typedRequestId } from './forms';
 import { mountKeyRoutes } from './key-routes';
-import { MESSAGES } from './messages';
+import { loginDelayed, MESSAGES } from './messages';
 import {
   certificateRetrievalPage,
   contactPage,
@@ -68,7 +68,9 @@ export function publicationRouter({ ca, clock }: Pick<WebDeps, 'ca' | 'clock'>):
 }
 
 export function createWebRouter(deps: WebDeps): Router {
-  const login = createEnrollmentLogin(deps.stores, deps.lockout ?? DEFAULT_LOCKOUT);
+  const login = createEnrollmentLogin(deps, { ...DEFAULT_LOGIN_THROTTLE, ...deps.loginThrottle }, (err) =>
+    deps.logger?.warn({ err }, 'the mail warning of failed logins was not sent; the next failure tries again'),
+  );
   const certificates = createCertificateDetails(deps);
 
   const router = Router();
@@ -102,9 +104,12 @@ export function createWebRouter(deps: WebDeps): Router {
     sendPage(res, 200, loginPage({ service: service(profile), token: loginForms.issue(req, res, profile) }));
   });
 
+  // Per client address (req.ip, as `trust proxy` names it), failures only: a bank's users behind one proxy who type their
+  // password right are never counted, one address guessing at many user IDs is.
   const loginLimiter = rateLimit({
     windowMs: 60_000,
-    limit: deps.loginAttemptsPerMinute ?? 20,
+    limit: deps.loginFailuresPerMinute ?? 30,
+    skipSuccessfulRequests: true,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     // Counted in the database: every web process behind the proxy adds to the same count.
@@ -120,8 +125,13 @@ export function createWebRouter(deps: WebDeps): Router {
       userId = (formField(req.body, 'userId', { maxLength: 64 }) ?? '').trim();
       const password = formField(req.body, 'password', { maxLength: 128 }) ?? '';
       if (!userId || !password) throw new HttpError(401, 'login_failed', MESSAGES.loginFailed);
-      const user = await login.authenticate(profile, userId, password);
-      if (!user) throw new HttpError(401, 'login_failed', MESSAGES.loginFailed);
+      const result = await login.authenticate(profile, userId, password);
+      if (result.outcome === 'wait') {
+        res.set('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)));
+        throw new HttpError(429, 'login_delayed', loginDelayed(result.retryAfterMs));
+      }
+      if (result.outcome === 'failed') throw new HttpError(401, 'login_failed', MESSAGES.loginFailed);
+      const { user } = result;
       // A fresh session at login: an identifier planted before it (session fixation) is worth nothing after.
       await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
       req.session.enrollment = { profile, userId: user.userId };

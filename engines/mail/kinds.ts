@@ -34,6 +34,8 @@ export interface MailParamsByKind {
   reissueReady: { acquisitionUrl: string; requestId: string; validUntil: IsoDate };
   /** The certificate was revoked (RFC 5280 reason, shown in plain Japanese). */
   certificateRevoked: { userId: string; requestId: string; reason: RevocationReason; revokedAt: IsoDate };
+  /** Logins under the user's ID keep failing: someone may be trying to get in (at most one a day). */
+  loginAttempts: { userId: string; failures: number; at: IsoDate };
 }
 
 export type MailKind = keyof MailParamsByKind;
@@ -46,6 +48,7 @@ export const MAIL_KINDS = [
   'requestExpired',
   'reissueReady',
   'certificateRevoked',
+  'loginAttempts',
 ] as const satisfies readonly MailKind[];
 
 /** What the renderer needs: the workflow's params, with the sealed reference replaced by the opened secret. */

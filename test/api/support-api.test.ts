@@ -287,9 +287,12 @@ describe.each(DATABASE_KINDS)('the support API on %s', (database) => {
   });
 
   describe('password reset and unlock', () => {
+    /** Failed logins under the ID, the next attempt an hour away (what the login throttle writes). */
+    const delayLogins = (userId: string) =>
+      stack.runtime.stores.loginFailures.record(userId, undefined, { failures: 9, lastFailureAt: new Date(), waitUntil: new Date(Date.now() + 3_600_000) });
     it('when support resets the password of a request awaiting retrieval, then only the new password opens it and the lock is lifted', async () => {
       const first = await register('emp040');
-      await users.recordFailedLogin('emp040', 1, new Date(Date.now() + 3_600_000));
+      await delayLogins('emp040');
       expect((await users.find('emp040', 'kdanshinnet'))!.lockedUntil).toBeDefined();
       const before = (await requests.find(first.requestId))!.enrollmentPasswordHash!;
 
@@ -313,9 +316,9 @@ describe.each(DATABASE_KINDS)('the support API on %s', (database) => {
       expect(res.body.message).toContain('active');
     });
 
-    it('when support unlocks a locked user, then the counter and lock are cleared', async () => {
+    it('when support unlocks a user whose logins are delayed, then the failures and the wait are cleared', async () => {
       await register('emp042');
-      await users.recordFailedLogin('emp042', 1, new Date(Date.now() + 3_600_000));
+      await delayLogins('emp042');
       const res = await stack.call('POST', '/api/v1/users/emp042/unlock', { token: stack.tokens.support });
       expect(res).toMatchObject({ status: 200, body: { userId: 'emp042' } });
       expect(await users.find('emp042', 'kdanshinnet')).toMatchObject({ failedLogins: 0, lockedUntil: undefined });

@@ -161,8 +161,9 @@ describe('the console admits only enabled operators', () => {
   });
 
   it('when a console form is forged or replayed, then it is refused and nothing changes', async () => {
-    const locked = await h.runtime.stores.users.recordFailedLogin('emp300', 1, new Date(Date.now() + 3_600_000));
-    expect(locked[0]!.lockedUntil).toBeDefined();
+    const { loginFailures } = h.runtime.stores;
+    await loginFailures.record('emp300', undefined, { failures: 1, lastFailureAt: new Date(), waitUntil: new Date(Date.now() + 3_600_000) });
+    expect((await h.runtime.stores.users.find('emp300', 'kdanshinnet'))!.lockedUntil).toBeDefined();
     const page = await as(support, '/console/users/emp300/unlock');
     expect(page.status).toBe(200);
     const cookie = (page.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
@@ -175,7 +176,7 @@ describe('the console admits only enabled operators', () => {
     expect(done.status).toBe(200);
     expect(done.body).toContain('ロックを解除しました');
     expect((await h.runtime.stores.users.find('emp300', 'kdanshinnet'))!).toMatchObject({ failedLogins: 0, lockedUntil: undefined });
-    await h.runtime.stores.users.recordFailedLogin('emp300', 5, new Date());
+    await loginFailures.record('emp300', undefined, { failures: 1, lastFailureAt: new Date(), waitUntil: new Date() });
     const replayed = await as(support, '/console/users/emp300/unlock', { method: 'POST', body: `formToken=${token}`, cookie });
     expect(replayed.status).toBe(403);
     expect(replayed.body).toContain('このフォームは無効です');

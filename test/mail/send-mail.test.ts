@@ -93,6 +93,13 @@ function mailsFor(user: TestUser, passwordRef: string): MailRequest[] {
       ...common,
       params: { userId: user.userId, requestId: user.requestId, reason: 'keyCompromise', revokedAt: '2027-02-01T01:00:00Z' },
     },
+    {
+      key: `login-attempts:${user.profile}:${user.userId}:20270203`,
+      kind: 'loginAttempts',
+      to: user.email,
+      ...common,
+      params: { userId: user.userId, failures: 12, at: '2027-02-03T01:00:00Z' },
+    },
   ];
 }
 
@@ -119,6 +126,10 @@ const expected: Record<string, (u: TestUser) => { subject: string; contains: str
   certificateRevoked: (u) => ({
     subject: `${u.service.subjectPrefix}クライアント証明書失効のお知らせ`,
     contains: [u.userId, u.requestId, '2027/02/01', '秘密鍵が漏えいした、またはそのおそれがあるため'],
+  }),
+  loginAttempts: (u) => ({
+    subject: `${u.service.subjectPrefix}ログイン失敗に関するお知らせ`,
+    contains: [`ユーザーID: ${u.userId}`, '2027/02/03に12回続けて失敗', 'サポートセンターまでお電話ください'],
   }),
 };
 

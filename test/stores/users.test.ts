@@ -1,4 +1,4 @@
-// The user store on every supported database: registration round trip, current request compare-and-set, login lockout.
+// The user store on every supported database: registration round trip, current request compare-and-set.
 import { createUserStore } from '../../stores/users';
 import { expectUniqueViolation, forEachDatabase } from '../support/databases';
 
@@ -54,26 +54,5 @@ forEachDatabase('the user store', (database) => {
     expect((await users.find('u003', 'kdanshinnet'))?.currentRequestId).toBe('202611250000014');
     expect(await users.replaceCurrentRequest('u003', 'kdanshinnet', '202611250000014', undefined)).toBe(true);
     expect((await users.find('u003', 'kdanshinnet'))?.currentRequestId).toBeUndefined();
-  });
-
-  test('when logins fail up to the limit, then every profile of the user is locked until the given time; a reset clears it', async () => {
-    const users = createUserStore(database.db);
-    await users.insert(user('u004', 'kdanshinnet'));
-    await users.insert(user('u004', 'nissay'));
-    const lockUntil = new Date('2026-11-25T02:00:00.000Z');
-    expect((await users.recordFailedLogin('u004', 3, lockUntil)).map((u) => [u.failedLogins, u.lockedUntil])).toEqual([
-      [1, undefined],
-      [1, undefined],
-    ]);
-    await users.recordFailedLogin('u004', 3, lockUntil);
-    expect((await users.recordFailedLogin('u004', 3, lockUntil)).map((u) => [u.failedLogins, u.lockedUntil])).toEqual([
-      [3, lockUntil],
-      [3, lockUntil],
-    ]);
-    await users.resetFailedLogins('u004');
-    expect((await users.findAll('u004')).map((u) => [u.failedLogins, u.lockedUntil])).toEqual([
-      [0, undefined],
-      [0, undefined],
-    ]);
   });
 });

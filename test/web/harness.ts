@@ -35,7 +35,7 @@ export interface WebHarness {
 
 
 export async function startWebHarness(
-  options: Partial<Pick<WebDeps, 'idleTimeoutMs' | 'lockout' | 'loginAttemptsPerMinute'>> = {},
+  options: Partial<Pick<WebDeps, 'idleTimeoutMs' | 'loginThrottle' | 'loginFailuresPerMinute'>> = {},
   /** More CERTFLOW_* settings (e.g. API tokens for a test that also drives the support API). */
   settings: Record<string, string> = {},
 ): Promise<WebHarness> {

@@ -3,11 +3,13 @@ export class Visitor {
   constructor(
     private readonly baseUrl: string,
     private readonly cookies = new Map<string, string>(),
+    /** The client address a reverse proxy in front would name in X-Forwarded-For. */
+    private readonly forwardedFor?: string,
   ) {}
 
   /** The same browser (one cookie jar) talking to another address: another web process behind the same proxy. */
   at(baseUrl: string): Visitor {
-    return new Visitor(baseUrl, this.cookies);
+    return new Visitor(baseUrl, this.cookies, this.forwardedFor);
   }
 
   private remember(res: Response): void {
@@ -20,7 +22,8 @@ export class Visitor {
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    return { accept: 'text/html', ...(cookie ? { cookie } : {}), ...extra };
+    const proxy: Record<string, string> = this.forwardedFor ? { 'x-forwarded-for': this.forwardedFor } : {};
+    return { accept: 'text/html', ...(cookie ? { cookie } : {}), ...proxy, ...extra };
   }
 
   async get(path: string): Promise<{ status: number; body: string; res: Response }> {

@@ -22,13 +22,15 @@ export interface AppDeps {
   processName?: string;
   /** Express's `trust proxy`: behind a proxy, which hops' X-Forwarded-For names the client (rate limits, logs). */
   trustProxy?: string;
+  /** The app is reached over HTTPS (by certflow's own TLS or a proxy's): HSTS is sent. */
+  https?: boolean;
 }
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? false);
-  app.use(securityHeaders({ tls: false }));
+  app.use(securityHeaders({ tls: deps.https ?? false }));
   const { processName } = deps;
   if (processName) {
     app.use((_req, res, next) => {

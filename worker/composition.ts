@@ -188,6 +188,7 @@ export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Prom
     sessionSecret: config.sessionSecret,
     sessionStore,
     loginAttempts: createRateLimitStore(runtime.db, 'login:'),
+    secureCookies: config.publicUrl.startsWith('https:'),
     logger: o.logger,
   };
   const app = createApp({
@@ -198,6 +199,7 @@ export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Prom
     renderErrorPage,
     processName: config.processName,
     trustProxy: config.http.trustProxy,
+    https: config.publicUrl.startsWith('https:'),
   });
   const tlsServer = o.serverCertificate
     ? await createTlsServer({

@@ -23,6 +23,8 @@ const schema = z.object({
   CERTFLOW_TLS_PUBLIC_URL: z.string().url().optional(),
   CERTFLOW_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   CERTFLOW_HTTP_PORT: port.default(3000),
+  /** The web/API listener speaks HTTPS itself (with the TLS listener's certificate), for a deployment without a TLS proxy. */
+  CERTFLOW_HTTP_TLS: z.enum(['true', 'false']).default('false'),
   CERTFLOW_TLS_PORT: port.default(3443),
   CERTFLOW_TLS_CERT_FILE: file,
   CERTFLOW_TLS_KEY_FILE: file,
@@ -89,6 +91,8 @@ export interface Config {
   http: {
     host: string;
     port: number;
+    /** The web/API listener is HTTPS (CERTFLOW_HTTP_TLS); otherwise plain HTTP, behind a TLS proxy or on loopback. */
+    tls: boolean;
     tlsPort: number;
     /** Express's `trust proxy` (e.g. `loopback` behind a local nginx): whose X-Forwarded-For names the client. */
     trustProxy?: string;
@@ -166,11 +170,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role: e.CERTFLOW_ROLE,
     processName: e.CERTFLOW_PROCESS_NAME,
     dataDir,
-    publicUrl: (e.CERTFLOW_PUBLIC_URL ?? `http://localhost:${e.CERTFLOW_HTTP_PORT}`).replace(/\/$/, ''),
+    publicUrl: (e.CERTFLOW_PUBLIC_URL ?? `${e.CERTFLOW_HTTP_TLS === 'true' ? 'https' : 'http'}://localhost:${e.CERTFLOW_HTTP_PORT}`).replace(/\/$/, ''),
     tlsPublicUrl: (e.CERTFLOW_TLS_PUBLIC_URL ?? `https://localhost:${e.CERTFLOW_TLS_PORT}`).replace(/\/$/, ''),
     http: {
       host: e.CERTFLOW_HTTP_HOST,
       port: e.CERTFLOW_HTTP_PORT,
+      tls: e.CERTFLOW_HTTP_TLS === 'true',
       tlsPort: e.CERTFLOW_TLS_PORT,
       trustProxy: e.CERTFLOW_TRUST_PROXY,
       serverCertificateFiles:

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
-import type https from 'node:https';
+import https from 'node:https';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureTlsServerCertificate, type TlsServerCertificate } from '../api/tls/server-certificate';
@@ -190,7 +190,11 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
       // Only workers send mail: an SMTP outage must not take a web-only process out of the load balancer.
       ...(config.role === 'web' ? { readiness: pick(readinessChecks(runtime, connection), 'temporal', 'database') } : {}),
     });
-    for (const [server, port] of [[http.createServer(app), config.http.port], [tlsServer!, config.http.tlsPort]] as const) {
+    // The web/API listener: HTTPS with the TLS listener's certificate when configured, else plain HTTP (loopback or behind a TLS proxy).
+    const webServer = config.http.tls
+      ? https.createServer({ key: serverCertificate!.keyPem, cert: serverCertificate!.certificatePem, minVersion: 'TLSv1.2' }, app)
+      : http.createServer(app);
+    for (const [server, port] of [[webServer, config.http.port], [tlsServer!, config.http.tlsPort]] as const) {
       await new Promise<void>((resolve) => server.listen(port, config.http.host, resolve));
       lifecycle.onStop(() => closeDraining(server));
     }

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
       ...(config.role === 'worker'
         ? []
         : [
-            `  web and API      http://${http.host}:${http.port}  (public: ${config.publicUrl})`,
+            `  web and API      ${http.tls ? 'https' : 'http'}://${http.host}:${http.port}  (public: ${config.publicUrl})`,
             `  TLS client auth  https://${http.host}:${http.tlsPort}  (public: ${config.tlsPublicUrl})`,
           ]),
       ...(config.role === 'web' ? [] : [`  worker           task queue ${temporal.taskQueue}`]),

@@ -27,6 +27,11 @@ export interface WebDeps extends DomainDeps {
   loginThrottle?: Partial<LoginThrottlePolicy>;
   /** Failed logins per client address (req.ip under `trust proxy`) and minute (default 30); successes are not counted. */
   loginFailuresPerMinute?: number;
+  /**
+   * The enrollment site's users reach it over HTTPS (the public URL is https://, served by certflow or a proxy): its
+   * cookies carry Secure. Behind a proxy, CERTFLOW_TRUST_PROXY must let X-Forwarded-Proto say so.
+   */
+  secureCookies?: boolean;
   logger?: Logger;
 }
 

@@ -76,7 +76,7 @@ export function createWebRouter(deps: WebDeps): Router {
   const router = Router();
   router.use(publicationRouter(deps));
 
-  const enroll = mountPages(router, '/enroll', deps, { cookieName: ENROLLMENT_COOKIE, secure: false });
+  const enroll = mountPages(router, '/enroll', deps, { cookieName: ENROLLMENT_COOKIE, secure: deps.secureCookies ?? false });
 
   const service = (profile: Profile) => ({ profile, serviceName: deps.profiles[profile].serviceName });
   const chromeOf = (req: Request) => enrollmentMenu(profileParam(req));
@@ -95,7 +95,7 @@ export function createWebRouter(deps: WebDeps): Router {
   const loginForms = createLoginFormTokens({
     secret: deps.sessionSecret,
     cookieName: ENROLLMENT_COOKIE,
-    secure: false,
+    secure: deps.secureCookies ?? false,
     ttlMs: deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
   });
 

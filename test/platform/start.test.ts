@@ -2,6 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../../infra/db';
@@ -62,6 +64,19 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Pr
     if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** An HTTPS request to certflow's own (self-signed) listener. */
+function httpsRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: options.method ?? 'GET', headers: options.headers, rejectUnauthorized: false, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
 }
 
 function groupAlive(pid: number): boolean {
@@ -184,6 +199,39 @@ describe('npm start', () => {
     expect((await fetch(`${config.publicUrl}/readyz`)).status).toBe(200);
     expect(await pressCtrlC(second)).toBe(0);
     expect(groupAlive(second.child.pid!)).toBe(false);
+  }, 300_000);
+
+  it('when the web listener is asked to speak HTTPS, then the enrollment pages are served over TLS with HSTS and Secure cookies, and the mails link to https://', async () => {
+    const tlsEnv = { ...env, CERTFLOW_HTTP_TLS: 'true', CERTFLOW_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-https-')) };
+    const config = loadConfig(tlsEnv);
+    expect(config.publicUrl).toBe(`https://localhost:${env.CERTFLOW_HTTP_PORT}`);
+    const started = startCertflow(tlsEnv);
+    cleanup.push(() => groupAlive(started.child.pid!) && process.kill(-started.child.pid!, 'SIGKILL'));
+    await waitForOutput(started, 'certflow is up');
+
+    const login = await httpsRequest(`${config.publicUrl}/enroll/kdanshinnet/login`);
+    expect(login.status).toBe(200);
+    expect(login.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    const cookies = login.headers['set-cookie'] ?? [];
+    expect(cookies.length).toBeGreaterThan(0);
+    for (const cookie of cookies) expect(cookie).toMatch(/;\s*Secure/i);
+    // Plain HTTP on that port gets no page.
+    expect(await fetch(`http://localhost:${env.CERTFLOW_HTTP_PORT}/enroll/kdanshinnet/login`).then((r) => r.status, () => 'refused')).not.toBe(200);
+
+    const registered = await httpsRequest(`${config.publicUrl}/api/v1/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(registration('https01')),
+    });
+    expect(registered.status).toBe(201);
+    let mails = '[]';
+    for (let i = 0; i < 100 && !mails.includes('enroll/kdanshinnet'); i++) {
+      mails = await (await fetch(`http://127.0.0.1:${config.mailbox.webPort}/email`)).text();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(mails).toContain(`https://localhost:${env.CERTFLOW_HTTP_PORT}/enroll/kdanshinnet`);
+    expect(mails).not.toContain(`http://localhost:${env.CERTFLOW_HTTP_PORT}/enroll`);
+    expect(await pressCtrlC(started)).toBe(0);
   }, 300_000);
 
   it('when a port is already taken, then start-up stops with a message naming its setting', async () => {

@@ -3,6 +3,7 @@
 import express, { Router } from 'express';
 import { createOperatorRoutes } from './operator-routes';
 import { routePattern } from '../http-metrics';
+import { auditRoutes } from './audit-routes';
 import { authenticate } from './auth';
 import { certificateRoutes } from './certificate-routes';
 import { API_BASE, mountRoutes, openApiDocument, type SupportRoute, type SupportRouterDeps } from './contract';
@@ -11,7 +12,7 @@ import { docsRoutes } from './docs-routes';
 export type { SupportRouterDeps } from './contract';
 
 /** Every route of the support API; a module that adds routes exports its declarations and is listed here. */
-export const SUPPORT_ROUTES: readonly SupportRoute[] = [...docsRoutes(() => supportApiDocument()), ...certificateRoutes];
+export const SUPPORT_ROUTES: readonly SupportRoute[] = [...docsRoutes(() => supportApiDocument()), ...certificateRoutes, ...auditRoutes];
 
 let document: Record<string, unknown> | undefined;
 

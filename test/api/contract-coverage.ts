@@ -19,4 +19,5 @@ export const CONTRACT_COVERAGE: Record<string, Coverage> = {
   getRequest: { exercisedBy: 'test/api/support-api.test.ts' },
   listCertificates: { exercisedBy: 'test/api/support-api.test.ts' },
   listFailedMails: { exercisedBy: 'test/api/support-api.test.ts' },
+  verifyAuditChain: { exercisedBy: 'test/api/audit-verify.test.ts' },
 };

@@ -40,3 +40,4 @@ export {
 export { userTimeline, portalVerdict, type ProfileTimeline, type TimelineRequest, type TimelineMail, type PortalVerdict } from './user-timeline';
 export { diagnoseCertificate, parseCertificate, type Diagnosis, type DiagnosisVerdict, type DiagnosisRefusal, type Successor } from './diagnose-certificate';
 export { resendFailedMail, type ResentMail } from './resend-mail';
+export { verifyAuditChain, type AuditChainReport } from './audit-chain';

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knex, { Knex } from 'knex';
-import { migrationSource } from '../migrations';
+import { migrationSource, migrationSourceWith, type MigrationContext } from '../migrations';
 
 export type Db = Knex;
 
@@ -47,6 +47,8 @@ export function createDb(settings: DbSettings): Db {
 export interface MigrateOptions {
   /** How long to keep retrying while another process holds the migration lock (default 2 minutes). */
   waitMs?: number;
+  /** What migrations need from the installation (the audit key's chaining of existing rows). */
+  context?: MigrationContext;
 }
 
 export const DEFAULT_MIGRATION_WAIT_MS = 120_000;
@@ -72,7 +74,8 @@ export class MigrationLockTimeout extends Error {
  */
 export async function migrateToLatest(db: Db, options: MigrateOptions = {}): Promise<void> {
   const waitMs = options.waitMs ?? DEFAULT_MIGRATION_WAIT_MS;
-  if (db.client.config.client !== 'pg') return migrateWithRetries(db, waitMs);
+  const source = options.context ? migrationSourceWith(options.context) : migrationSource;
+  if (db.client.config.client !== 'pg') return migrateWithRetries(db, waitMs, source);
   // The transaction only holds the lock; the migrations run on other connections of the pool and commit on their own.
   await db.transaction(async (trx) => {
     await trx.raw(`set local lock_timeout = ${Math.max(1, Math.ceil(waitMs))}`);
@@ -82,15 +85,15 @@ export async function migrateToLatest(db: Db, options: MigrateOptions = {}): Pro
       if ((err as { code?: string }).code === '55P03') throw new MigrationLockTimeout(waitMs, err);
       throw err;
     }
-    await migrateWithRetries(db, waitMs);
+    await migrateWithRetries(db, waitMs, source);
   });
 }
 
-async function migrateWithRetries(db: Db, waitMs: number): Promise<void> {
+async function migrateWithRetries(db: Db, waitMs: number, source: typeof migrationSource): Promise<void> {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
-      await db.migrate.latest({ migrationSource });
+      await db.migrate.latest({ migrationSource: source });
       return;
     } catch (err) {
       if (!isConcurrentMigration(err)) throw err;

@@ -7,9 +7,19 @@ import * as sharedState from './20261126_004_shared_state';
 import * as operators from './20261126_005_operators';
 import * as supportSearch from './20261126_006_support_search';
 import * as loginThrottle from './20261126_010_login_throttle';
+import * as auditChain from './20261126_011_audit_chain';
 import * as idempotency from './20261126_012_idempotency';
 
-type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
+/**
+ * What a migration may need from the running installation beyond the database: given by the composition root
+ * (worker/composition.ts) through migrateToLatest; absent in tests and tools that migrate an empty database.
+ */
+export interface MigrationContext {
+  /** Chains the audit rows that have no hash yet with the installation's key (011 on a trail that has rows). */
+  chainAuditRows?: (db: Knex) => Promise<unknown>;
+}
+
+type Migration = { up(db: Knex, context: MigrationContext): Promise<void>; down(db: Knex): Promise<void> };
 
 const migrations: Array<[string, Migration]> = [
   ['20261125_001_lifecycle', lifecycle],
@@ -19,11 +29,17 @@ const migrations: Array<[string, Migration]> = [
   ['20261126_005_operators', operators],
   ['20261126_006_support_search', supportSearch],
   ['20261126_010_login_throttle', loginThrottle],
+  ['20261126_011_audit_chain', auditChain],
   ['20261126_012_idempotency', idempotency],
 ];
 
-export const migrationSource: Knex.MigrationSource<Migration> = {
-  getMigrations: async () => migrations.map(([, m]) => m),
-  getMigrationName: (m) => migrations.find(([, x]) => x === m)![0],
-  getMigration: async (m) => m,
-};
+/** The migrations, each `up` given `context`. */
+export function migrationSourceWith(context: MigrationContext): Knex.MigrationSource<Migration> {
+  return {
+    getMigrations: async () => migrations.map(([, m]) => m),
+    getMigrationName: (m) => migrations.find(([, x]) => x === m)![0],
+    getMigration: async (m) => ({ up: (db: Knex) => m.up(db, context), down: (db: Knex) => m.down(db) }),
+  };
+}
+
+export const migrationSource = migrationSourceWith({});

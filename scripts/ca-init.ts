@@ -3,7 +3,8 @@
 import crypto from 'node:crypto';
 import { ConfigError, loadConfig } from '../worker/config';
 import { withDevSecrets } from '../worker/dev-secrets';
-import { createDb, migrateToLatest } from '../infra/db';
+import { createDb } from '../infra/db';
+import { migrateInstallation } from '../worker/composition';
 import { buildProfiles, createCertificateAuthority, createPkiStore, PkiError } from '../engines/pki';
 import { PROFILES } from '../workflows/definitions';
 
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   const config = loadConfig(env);
   const db = createDb(config.db);
   try {
-    await migrateToLatest(db);
+    await migrateInstallation(db, config);
     const ca = createCertificateAuthority({
       store: createPkiStore(db),
       caDir: config.ca.dir,

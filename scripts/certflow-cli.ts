@@ -28,6 +28,7 @@ const USAGE = `usage: npm run cli -- <command> [arguments] [options]
   operator disable <agentId>                      admin; disables the operator and revokes their certificate at once
   operator list                                   admin
   operator password-reset <requestId>             admin; new enrollment password for an operator's request
+  audit verify                                    admin; checks the audit trail's hash chain; exit 3 naming the first broken row
 
 bootstrap: on a fresh install, add the first admin with the admin token from the configuration
            (var/dev-secrets.json under npm start): npm run cli -- operator add admin01 --role admin --email …
@@ -121,6 +122,9 @@ function callFor(positionals: string[], options: Record<string, string | undefin
       if (a === 'list') return { operationId: 'listOperators', method: 'GET', path: '/operators' };
       if (a === 'password-reset') return { operationId: 'operatorPasswordReset', method: 'POST', path: `/operators/requests/${enc(need(b, '<requestId>'))}/password-reset` };
       return fail(`operator: say "add", "disable", "list" or "password-reset"\n\n${USAGE}`);
+    case 'audit':
+      if (a === 'verify') return { operationId: 'verifyAuditChain', method: 'GET', path: '/audit/verify' };
+      return fail(`audit: say "verify"\n\n${USAGE}`);
     default:
       return fail(USAGE);
   }
@@ -186,6 +190,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  const chain = call.operationId === 'verifyAuditChain' ? (body as { intact: boolean; firstBroken?: { id: number; problem: string } }) : undefined;
+  if (chain && !chain.intact) {
+    // A distinct exit status, so a scheduled check can alert on a broken chain rather than on a failed call.
+    process.stderr.write(`the audit chain is broken at row ${chain.firstBroken?.id}: ${chain.firstBroken?.problem}\n`);
+    process.exit(3);
+  }
 }
 
 void main();

@@ -23,11 +23,16 @@ export interface Stores {
   inTransaction<T>(work: (stores: Omit<Stores, 'inTransaction'>) => Promise<T>): Promise<T>;
 }
 
-function storesOn(db: Db): Omit<Stores, 'inTransaction'> {
+export interface StoreKeys {
+  /** The audit chain's HMAC key: deriveAuditKey(config.dataKey). */
+  auditKey: Buffer;
+}
+
+function storesOn(db: Db, keys: StoreKeys): Omit<Stores, 'inTransaction'> {
   return {
     users: createUserStore(db),
     requests: createRequestStore(db),
-    audit: createAuditStore(db),
+    audit: createAuditStore(db, keys.auditKey),
     operators: createOperatorStore(db),
     loginFailures: createLoginFailureStore(db),
     search: createSupportSearchStore(db),
@@ -35,11 +40,12 @@ function storesOn(db: Db): Omit<Stores, 'inTransaction'> {
   };
 }
 
-export function createStores(db: Db): Stores {
-  return { ...storesOn(db), inTransaction: (work) => db.transaction((trx) => work(storesOn(trx))) };
+export function createStores(db: Db, keys: StoreKeys): Stores {
+  return { ...storesOn(db, keys), inTransaction: (work) => db.transaction((trx) => work(storesOn(trx, keys))) };
 }
 
-export type { AuditStore, AuditEvent, AuditOutcome, AuditSearch, RecordedAuditEvent } from './audit';
+export type { AuditStore, AuditEvent, AuditOutcome, AuditSearch, RecordedAuditEvent, AuditChainReport } from './audit';
+export { deriveAuditKey, chainUnchainedAuditRows } from './audit';
 export { SEARCH_FIELDS, type SearchField, type SupportRow, type SupportSearchStore, type RequestSearch, type Page } from './support-search';
 export type { RequestStore, IssuanceRequest, RequestFilter, NewRequest } from './requests';
 export type { UserStore, User } from './users';

@@ -33,7 +33,7 @@ import { createDb, migrateToLatest, ping, type Db } from '../infra/db';
 import { createReachabilityProbe } from '../infra/reachability';
 import type { Logger } from '../infra/logger';
 import { createMetrics, type CertflowMetrics } from '../infra/metrics';
-import { createStores, type Stores } from '../stores';
+import { chainUnchainedAuditRows, createStores, deriveAuditKey, type Stores } from '../stores';
 import { PROFILES, type CertificateActivities, type Profile } from '../workflows/definitions';
 import type { Config } from './config';
 
@@ -55,12 +55,18 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** Migrates to the latest schema with what migrations need from this installation (the audit chain's key). */
+export async function migrateInstallation(db: Db, config: Pick<Config, 'dataKey'>): Promise<void> {
+  const auditKey = deriveAuditKey(config.dataKey);
+  await migrateToLatest(db, { context: { chainAuditRows: (trx) => chainUnchainedAuditRows(trx, auditKey) } });
+}
+
 /** Everything below the entry points: database (migrated), stores, CA (created if missing), mail, the activities and this process's metrics. */
 export async function createRuntime(config: Config, options: { transport?: Transporter; now?: Date } = {}): Promise<Runtime> {
   const db = createDb(config.db);
   try {
-    await migrateToLatest(db);
-    const stores = createStores(db);
+    await migrateInstallation(db, config);
+    const stores = createStores(db, { auditKey: deriveAuditKey(config.dataKey) });
     const profiles = buildProfiles({ publicUrl: config.publicUrl });
     // The engines' stores, each built once; the mail activities and the domain share the sealed secrets and the outbox.
     const pkiStore = createPkiStore(db);

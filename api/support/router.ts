@@ -2,6 +2,7 @@
 // declarations behind bearer-token roles, with an audit row for every change and the OpenAPI document they make.
 import { Router } from 'express';
 import { routePattern } from '../http-metrics';
+import { auditRoutes } from './audit-routes';
 import { authenticate } from './auth';
 import { certificateRoutes } from './certificate-routes';
 import { consoleRoutes } from './console-routes';
@@ -16,7 +17,7 @@ export type { SupportRouterDeps } from './contract';
  * serves the first match: a literal path (`/requests/awaiting-retrieval`) comes before a pattern that would take it
  * (`/requests/:requestId`), which mountRoutes checks.
  */
-export const SUPPORT_ROUTES: readonly SupportRoute[] = [...docsRoutes(() => supportApiDocument()), ...consoleRoutes, ...certificateRoutes, ...operatorRoutes];
+export const SUPPORT_ROUTES: readonly SupportRoute[] = [...docsRoutes(() => supportApiDocument()), ...consoleRoutes, ...certificateRoutes, ...operatorRoutes, ...auditRoutes];
 
 let document: Record<string, unknown> | undefined;
 

@@ -30,4 +30,5 @@ export const CONTRACT_COVERAGE: Record<string, Coverage> = {
   disableOperator: { exercisedBy: 'test/console/access.test.ts' },
   operatorPasswordReset: { exercisedBy: 'test/console/access.test.ts' },
   listOperators: { exercisedBy: 'test/console/access.test.ts' },
+  verifyAuditChain: { exercisedBy: 'test/api/audit-verify.test.ts' },
 };

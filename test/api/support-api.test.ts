@@ -9,7 +9,6 @@ import { registerUser, type Registration } from '../../domain';
 import { toHttpError } from '../../api/errors';
 import { createDomain } from '../../worker/composition';
 import { issuanceKey } from '../../activities/certificate-activities';
-import { createAuditStore } from '../../stores/audit';
 import { createRequestStore } from '../../stores/requests';
 import { createUserStore } from '../../stores/users';
 import { CertStatus, CertUserId, downloadConfirmedSignal, retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
@@ -21,13 +20,13 @@ describe.each(DATABASE_KINDS)('the support API on %s', (database) => {
   let stack: ApiStack;
   let users: ReturnType<typeof createUserStore>;
   let requests: ReturnType<typeof createRequestStore>;
-  let audit: ReturnType<typeof createAuditStore>;
+  let audit: ApiStack['runtime']['stores']['audit'];
 
   beforeAll(async () => {
     stack = await startApiStack('support', { database });
     users = createUserStore(stack.runtime.db);
     requests = createRequestStore(stack.runtime.db);
-    audit = createAuditStore(stack.runtime.db);
+    audit = stack.runtime.stores.audit;
   }, 180_000);
   afterAll(async () => { await stack?.close(); });
 

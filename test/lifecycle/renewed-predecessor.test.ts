@@ -1,4 +1,5 @@
 // A renewed certificate stays valid to its end; revoking or reissuing the user's certificate must withdraw it too.
+import crypto from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createStores } from '../../stores';
 import { createRequestStore } from '../../stores/requests';
@@ -19,7 +20,7 @@ describe.each(DATABASE_KINDS)('a user holding a renewed certificate and its succ
 
   beforeAll(async () => {
     f = await startLifecycleFixture(taskQueue, { database });
-    const stores = createStores(f.db);
+    const stores = createStores(f.db, { auditKey: crypto.randomBytes(32) });
     deps = { stores, certificates: createCertificateGateway({ client: f.env.client, taskQueue, requests: stores.requests }), clock: () => new Date() };
   });
   afterAll(async () => { await f?.stop(); });

@@ -1,10 +1,11 @@
 // The audit store on every supported database: events read back in order, with their time, filters and detail.
+import crypto from 'node:crypto';
 import { createAuditStore } from '../../stores/audit';
 import { forEachDatabase } from '../support/databases';
 
 forEachDatabase('the audit store', (database) => {
   test('when events are recorded, then list returns them oldest first with the caller\'s time and the detail as recorded', async () => {
-    const audit = createAuditStore(database.db);
+    const audit = createAuditStore(database.db, crypto.randomBytes(32));
     const first = new Date('2026-11-25T01:00:00.123Z');
     const second = new Date('2026-11-25T01:00:05.000Z');
     await audit.record({ agent: 'admin01', role: 'admin', action: 'reissue', target: 'request:202611250000001', outcome: 'ok', detail: { successorRequestId: '202611250000002' } }, first);

@@ -1,5 +1,6 @@
 // The support console's finds and lists on every supported database: exact and partial matches, wildcards taken
 // literally, filters, paging, expiry and waiting lists, the audit trail's filters and a workflow's mails by key prefix.
+import crypto from 'node:crypto';
 import { createMailOutboxStore } from '../../engines/mail';
 import { createStores, type Stores } from '../../stores';
 import type { RequestSnapshot } from '../../workflows/definitions';
@@ -33,7 +34,7 @@ const ids = (rows: Array<{ requestId: string }>) => rows.map((r) => r.requestId)
 forEachDatabase('the support search store', (database) => {
   let stores: Stores;
   beforeAll(async () => {
-    stores = createStores(database.db);
+    stores = createStores(database.db, { auditKey: crypto.randomBytes(32) });
     await seed(stores, 'emp001', { requestId: '202611010000001', createdDay: 0, email: 'Taro.Yamada@Bank.example.co.jp', organization: '日本生命 営業部',
       snapshot: { state: 'active', serial: '0a1b2c3d', notBefore: at(1).toISOString(), notAfter: at(40).toISOString() } });
     await seed(stores, 'emp001', { requestId: '202611010000002', createdDay: 1, profile: 'nissay', snapshot: { state: 'awaitingKeyRetrieval' } });

@@ -9,7 +9,7 @@ import { createLifecycleMailer } from '../../activities/lifecycle-mailer';
 import { createMailActivities, createMailOutboxStore, createMailRenderer, createSealedSecrets, createSmtpTransport, type MailOutboxStore } from '../../engines/mail';
 import { buildProfiles, createCertificateAuthority, createPkiStore } from '../../engines/pki';
 import type { Db } from '../../infra/db';
-import { createStores, type Stores } from '../../stores';
+import { createStores, deriveAuditKey, type Stores } from '../../stores';
 import { startTestMailbox, support, type TestMailbox } from '../mail/support';
 import { certificateWorkflowId, type CertificateStatus, type Profile, type RequestKind, type RequestSnapshot } from '../../workflows/definitions';
 
@@ -32,7 +32,7 @@ export interface DomainFixture {
 export async function createDomainFixture(db: Db, now = new Date('2026-11-25T01:00:00Z')): Promise<DomainFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-domain-'));
   const dataKey = crypto.randomBytes(32);
-  const stores = createStores(db);
+  const stores = createStores(db, { auditKey: deriveAuditKey(dataKey) });
   const profiles = buildProfiles({ publicUrl: 'https://certflow.example.jp' });
   const ca = createCertificateAuthority({ store: createPkiStore(db), caDir: path.join(dir, 'ca'), caPassphrase: 'domain fixture passphrase', dataKey, profiles });
   await ca.ensureCas(now);

@@ -1,5 +1,5 @@
 // Activities of the certificate workflow: signing, key destruction, revocation, mail and the database projection.
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { SubjectInput } from '../engines/pki';
 import type { CertificateActivities, IssuanceOrder, LifecycleMail, Profile, RequestSnapshot, RevocationReason } from '../workflows/definitions';
 import type { RequestStore, User, UserStore } from '../stores';
@@ -40,6 +40,27 @@ async function nonRetryableIfPermanent<T>(operation: () => Promise<T>): Promise<
     const e = err as Error & { permanent?: boolean; code?: string };
     if (e.permanent) throw ApplicationFailure.nonRetryable(e.message, e.code ?? e.name);
     throw err;
+  }
+}
+
+/**
+ * Heartbeats while `work` runs: a slow relay may hold one mail for minutes, and the heartbeat lets Temporal tell
+ * such an attempt from a dead worker's (the workflow's heartbeat timeout) without a short start-to-close timeout.
+ */
+async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+  let context: Context | undefined;
+  try {
+    context = Context.current();
+  } catch {
+    return work(); // called outside an activity (a direct call in a test): nothing to tell
+  }
+  const activity = context;
+  activity.heartbeat();
+  const beat = setInterval(() => activity.heartbeat(), 10_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
   }
 }
 
@@ -98,14 +119,16 @@ export function createCertificateActivities({ requests, users, ca, mailer }: Cer
 
     /** Sends the mails of one event in order; a retry skips those already delivered (each has its own key). */
     async sendLifecycleMails(input: { requestId: string; mails: Array<{ key: string; mail: LifecycleMail }> }) {
-      const user = await requestOwner(input.requestId);
-      const results: Array<{ key: string; status: 'sent' | 'failed' }> = [];
-      for (const { key, mail } of input.mails) {
-        const to = mail.kind === 'userIdNotice' ? user.idAdminEmail : user.email;
-        const { status } = await mailer.send({ key, to, user, requestId: input.requestId, mail });
-        results.push({ key, status });
-      }
-      return results;
+      return withHeartbeat(async () => {
+        const user = await requestOwner(input.requestId);
+        const results: Array<{ key: string; status: 'sent' | 'failed' }> = [];
+        for (const { key, mail } of input.mails) {
+          const to = mail.kind === 'userIdNotice' ? user.idAdminEmail : user.email;
+          const { status } = await mailer.send({ key, to, user, requestId: input.requestId, mail });
+          results.push({ key, status });
+        }
+        return results;
+      });
     },
   };
 }

@@ -23,6 +23,10 @@ export interface CertflowMetrics {
   mailsFailed: Counter<'kind'>;
   /** Attempts that met a passing SMTP outage; Temporal retries them. */
   mailAttemptErrors: Counter<'kind'>;
+  /** Attempts that sent a body and got no answer from the relay: the mail may or may not have been delivered. */
+  mailsUnconfirmed: Counter<'kind'>;
+  /** Mails sent again after such an attempt, with the same Message-ID: each is a possible duplicate. */
+  mailsResentUnconfirmed: Counter<'kind'>;
 }
 
 /** What the scrape-time gauges read, each time /metrics is asked. */
@@ -74,6 +78,18 @@ export function createMetrics(sources: ScrapeSources, options: MetricsOptions = 
     mailAttemptErrors: new Counter({
       name: 'certflow_mail_attempt_errors_total',
       help: 'Mail attempts that met an SMTP outage and will be retried, by kind',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    mailsUnconfirmed: new Counter({
+      name: 'certflow_mails_unconfirmed_total',
+      help: 'Mail attempts that sent the body and got no answer from the relay (delivery unknown), by kind',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    mailsResentUnconfirmed: new Counter({
+      name: 'certflow_mails_resent_unconfirmed_total',
+      help: 'Mails sent again after an unconfirmed attempt, with the same Message-ID (possible duplicates), by kind',
       labelNames: ['kind'] as const,
       registers,
     }),

@@ -93,6 +93,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       renderer: await createMailRenderer(),
       from: config.smtp.from,
       support: config.support,
+      unconfirmedResendAfterMs: config.smtp.unconfirmedResendAfterMs,
       metrics,
     });
     const mailer = createLifecycleMailer({ sendMail: mail.sendMail, profiles, publicUrl: config.publicUrl, tlsPublicUrl: config.tlsPublicUrl });

@@ -47,6 +47,10 @@ const schema = z.object({
   CERTFLOW_SMTP_SECURE: bool.default(false),
   CERTFLOW_SMTP_USER: z.string().optional(),
   CERTFLOW_SMTP_PASSWORD: z.string().optional(),
+  // RFC 5321's 10 minutes for the answer to a message body; at most 30, so one mail fits the mail activity's hour.
+  CERTFLOW_SMTP_REPLY_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(1800).default(600),
+  // A mail sent without the relay's answer (it may have arrived) is sent again, same Message-ID, only after this.
+  CERTFLOW_MAIL_UNCONFIRMED_RESEND_MINUTES: z.coerce.number().int().min(1).max(720).default(30),
   CERTFLOW_MAIL_FROM: z.string().min(3).default('danshinnet-sc@nissay-it.co.jp'),
   CERTFLOW_MAILBOX_WEB_PORT: port.default(1080),
   CERTFLOW_SUPPORT_PHONE: z.string().min(1).default('0120-588-399'),
@@ -117,7 +121,18 @@ export interface Config {
    */
   ops: { port: number; temporalMetricsAddress?: string };
   db: { client: 'sqlite' | 'pg'; connection: string };
-  smtp: { host: string; port: number; secure: boolean; user?: string; password?: string; from: string };
+  smtp: {
+    host: string;
+    port: number;
+    secure: boolean;
+    user?: string;
+    password?: string;
+    from: string;
+    /** How long to wait for any answer of the relay, the "250" after a body included. */
+    replyTimeoutMs: number;
+    /** How long a mail whose body went out without an answer waits before it is sent again. */
+    unconfirmedResendAfterMs: number;
+  };
   mailbox: { webPort: number };
   support: { phone: string; email: string; hours: string; manualUrl: string };
   ca: { dir: string; passphrase: string };
@@ -202,6 +217,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       user: e.CERTFLOW_SMTP_USER,
       password: e.CERTFLOW_SMTP_PASSWORD,
       from: e.CERTFLOW_MAIL_FROM,
+      replyTimeoutMs: e.CERTFLOW_SMTP_REPLY_TIMEOUT_SECONDS * 1000,
+      unconfirmedResendAfterMs: e.CERTFLOW_MAIL_UNCONFIRMED_RESEND_MINUTES * 60_000,
     },
     mailbox: { webPort: e.CERTFLOW_MAILBOX_WEB_PORT },
     support: {

@@ -36,9 +36,11 @@ const { issueCertificate, activateCertificate, destroyKey, revokeCertificate, re
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
-// Mail waits out an SMTP outage: retried with backoff for as long as a day.
+// Mail waits out an SMTP outage: retried with backoff for as long as a day. A slow relay may take the SMTP reply
+// timeout (10 min) per mail, so an attempt may run long; its heartbeat, not its length, tells a dead worker.
 const { sendLifecycleMails } = proxyActivities<CertificateActivities>({
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '1 minute',
   scheduleToCloseTimeout: '1 day',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });

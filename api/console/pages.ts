@@ -101,7 +101,7 @@ export function auditTable(events: RecordedAuditEvent[]): SafeHtml {
   ]);
 }
 
-const MAIL_STATUS_JA = { pending: '送信待ち', sent: '送信済み', failed: '送信失敗' } as const;
+const MAIL_STATUS_JA = { pending: '送信待ち', unconfirmed: '配信未確認', sent: '送信済み', failed: '送信失敗' } as const;
 
 const resendHref = (key: string) => consolePath(`/mails/resend?key=${encodeURIComponent(key)}`);
 

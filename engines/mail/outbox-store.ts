@@ -3,7 +3,11 @@ import type { Db } from '../../infra/db';
 import { LIKE_ESCAPED, likePattern } from '../../infra/like';
 import type { MailKind } from './kinds';
 
-export type OutboxStatus = 'pending' | 'sent' | 'failed';
+/**
+ * `pending` waits or is being sent (held by an attempt until `claimedUntil`); `unconfirmed` had its body sent without
+ * the relay's answer yet (or ever): it may have been delivered, so it is not sent again before `claimedUntil`.
+ */
+export type OutboxStatus = 'pending' | 'unconfirmed' | 'sent' | 'failed';
 
 export interface OutboxMail {
   key: string;
@@ -40,15 +44,27 @@ export interface MailOutboxStore {
   enqueue(mail: NewOutboxMail): Promise<OutboxMail>;
   /** Writes the row already held by this attempt (one write on the common path); false when the key exists. */
   enqueueClaimed(mail: NewOutboxMail, leaseMs: number): Promise<boolean>;
-  /** Takes the row for one attempt; false when it is no longer pending or another attempt still holds it. */
+  /**
+   * Takes the row for one attempt: a pending row no attempt holds (or whose holder's lease ran out before its body
+   * went out), or an unconfirmed row whose wait is over. False otherwise.
+   */
   claim(key: string, leaseMs: number): Promise<boolean>;
+  /** The attempt holding the row is alive: hold it `holdMs` from now (pending or unconfirmed alike). */
+  renew(key: string, holdMs: number): Promise<void>;
+  /**
+   * The body went out and the relay's answer is outstanding, or never came (`error`): nobody sends it again for
+   * `holdMs`. A row already settled stays as it is.
+   */
+  markUnconfirmed(key: string, holdMs: number, error?: string): Promise<void>;
   markSent(key: string, smtpResponse: string): Promise<void>;
   markFailed(key: string, reason: string): Promise<void>;
-  /** A transient failure: the row stays pending and the next attempt may claim it at once. */
+  /** A transient failure with the outcome known (not delivered): the row stays pending and the next attempt may claim it at once. */
   release(key: string, error: string): Promise<void>;
+  /** Mails whose delivery is unknown (body sent, no answer), oldest first: what an operator may check at the relay. */
+  listUnconfirmedMails(options?: { limit?: number }): Promise<OutboxMail[]>;
   /** Mails refused for good (e.g. 550 unknown user) and not resent since, newest first, for the admin to follow up. */
-  listFailedMails(options?: { limit?: number }): Promise<OutboxMail[]>;
-  /** Rows neither sent nor refused yet: the backlog an operator watches. */
+  listFailedMails(options?: { limit?: number }): Promise<Array<OutboxMail & { status: 'failed' }>>;
+  /** Rows neither sent nor refused yet (pending or unconfirmed): the backlog an operator watches. */
   countPending(): Promise<number>;
   /** Every mail whose key starts with `prefix` (a workflow's mails: `${workflowId}:`), oldest first. */
   listByKeyPrefix(prefix: string): Promise<OutboxMail[]>;
@@ -138,14 +154,35 @@ export function createMailOutboxStore(db: Db, clock: () => Date = () => new Date
     async claim(key, leaseMs) {
       const now = clock();
       const claimed = await db(table)
-        .where({ key, status: 'pending' })
-        .andWhere((q) => q.whereNull('claimed_until').orWhere('claimed_until', '<', now))
+        .where({ key })
+        .andWhere((q) =>
+          q
+            .where((p) => p.where({ status: 'pending' }).andWhere((c) => c.whereNull('claimed_until').orWhere('claimed_until', '<', now)))
+            .orWhere((u) => u.where({ status: 'unconfirmed' }).andWhere('claimed_until', '<=', now)),
+        )
         .update({
+          status: 'pending',
           claimed_until: new Date(now.getTime() + leaseMs),
           attempts: db.raw('attempts + 1'),
           updated_at: now,
         });
       return claimed === 1;
+    },
+
+    async renew(key, holdMs) {
+      const now = clock();
+      await db(table)
+        .where({ key })
+        .whereIn('status', ['pending', 'unconfirmed'])
+        .update({ claimed_until: new Date(now.getTime() + holdMs), updated_at: now });
+    },
+
+    async markUnconfirmed(key, holdMs, error) {
+      const now = clock();
+      await db(table)
+        .where({ key })
+        .whereIn('status', ['pending', 'unconfirmed'])
+        .update({ status: 'unconfirmed', claimed_until: new Date(now.getTime() + holdMs), ...(error !== undefined && { last_error: error }), updated_at: now });
     },
 
     async markSent(key, smtpResponse) {
@@ -161,8 +198,9 @@ export function createMailOutboxStore(db: Db, clock: () => Date = () => new Date
 
     async release(key, error) {
       await db(table)
-        .where({ key, status: 'pending' })
-        .update({ last_error: error, claimed_until: null, updated_at: clock() });
+        .where({ key })
+        .whereIn('status', ['pending', 'unconfirmed'])
+        .update({ status: 'pending', last_error: error, claimed_until: null, updated_at: clock() });
     },
 
     async listFailedMails({ limit = 100 } = {}) {
@@ -173,7 +211,7 @@ export function createMailOutboxStore(db: Db, clock: () => Date = () => new Date
         .whereNotExists((q) => q.select(db.raw('1')).from(`${table} as r`).whereRaw(`r.key = m.key || ?`, [resendKeyOf('')]))
         .orderBy('m.updated_at', 'desc')
         .limit(limit);
-      return (rows as OutboxRow[]).map(fromRow);
+      return (rows as OutboxRow[]).map((r) => fromRow(r) as OutboxMail & { status: 'failed' });
     },
 
     async listByKeyPrefix(prefix) {
@@ -183,8 +221,13 @@ export function createMailOutboxStore(db: Db, clock: () => Date = () => new Date
       return (rows as OutboxRow[]).map(fromRow);
     },
 
+    async listUnconfirmedMails({ limit = 100 } = {}) {
+      const rows = await db<OutboxRow>(table).where({ status: 'unconfirmed' }).orderBy('updated_at', 'asc').limit(limit);
+      return (rows as OutboxRow[]).map(fromRow);
+    },
+
     async countPending() {
-      const row = await db(table).where({ status: 'pending' }).count({ n: '*' }).first();
+      const row = await db(table).whereIn('status', ['pending', 'unconfirmed']).count({ n: '*' }).first();
       // PostgreSQL's count is a bigint, which pg returns as a string.
       return Number(row?.n ?? 0);
     },

@@ -342,7 +342,7 @@ describe('sendMail over SMTP', () => {
     expect(mailbox.received).toHaveLength(1);
   });
 
-  it('when an attempt died holding the mail, then another attempt takes it over once its lease has run out', async () => {
+  it('when an attempt died holding the mail before its body went out, then another attempt takes it over once its lease has run out', async () => {
     const [, , guide] = mailsFor(alice, 'unused');
     let now = new Date('2026-11-25T00:00:00Z');
     const clock = () => now;
@@ -355,6 +355,102 @@ describe('sendMail over SMTP', () => {
     now = new Date(now.getTime() + 61_000);
     expect(await later.sendMail(guide!)).toMatchObject({ status: 'sent' });
     expect(mailbox.received).toHaveLength(1);
+  });
+
+  describe('a relay slow to answer (short timeouts stand for the real ones)', () => {
+    let slow: Transporter;
+    afterEach(() => slow?.close());
+    /** An outbox and a transport whose reply timeout is 1 s: a relay answering later leaves the outcome unknown. */
+    const withReplyTimeout = (replyTimeoutMs: number, options: { claimLeaseMs?: number; unconfirmedResendAfterMs?: number } = {}) => {
+      slow = createSmtpTransport({ host: '127.0.0.1', port: mailbox.port, secure: false, replyTimeoutMs });
+      const metrics = createMetrics({ pendingMails: async () => 0, crls: async () => [] }, { defaultMetrics: false });
+      const store = createMailOutboxStore(testDb.db);
+      return { store, metrics, send: createMailActivities({ outbox: store, secrets, transport: slow, renderer, from, support, metrics, ...options }) };
+    };
+
+    it('when the relay answers within the reply timeout, however late, then the mail is sent once in one attempt', async () => {
+      const [, , guide] = mailsFor(alice, 'unused');
+      const { store, send } = withReplyTimeout(5000, { claimLeaseMs: 600 });
+      mailbox.ackDelayMs = 2000;
+      expect(await send.sendMail(guide!)).toMatchObject({ status: 'sent' });
+      expect(mailbox.received).toHaveLength(1);
+      expect(await store.get(guide!.key)).toMatchObject({ status: 'sent', attempts: 1, lastError: null });
+    });
+
+    it('when the body went out and no answer came within the reply timeout, then the mail is unconfirmed, not sent again before its wait, and sent again after it with the same Message-ID: the one duplicate left, counted', async () => {
+      const [, , guide] = mailsFor(alice, 'unused');
+      const { store, metrics, send } = withReplyTimeout(1000, { claimLeaseMs: 300, unconfirmedResendAfterMs: 3000 });
+      mailbox.ackDelayMs = 2500;
+      const failure = await send.sendMail(guide!).catch((e: unknown) => e);
+      expect(failure).toMatchObject({ type: 'MailUnconfirmed', nonRetryable: false });
+      // Temporal's next attempt comes when the wait is over, not on the retry policy's short backoff.
+      expect((failure as ApplicationFailure).nextRetryDelay).toBeGreaterThan(2000);
+      const row = await store.get(guide!.key);
+      expect(row).toMatchObject({ status: 'unconfirmed', attempts: 1 });
+      expect(row!.lastError).toMatch(/no answer after the body: ETIMEDOUT/);
+      expect((await store.listUnconfirmedMails()).map((m) => m.key)).toEqual([guide!.key]);
+      expect(await store.countPending()).toBe(1);
+
+      // Retries within the wait send nothing.
+      await new Promise((r) => setTimeout(r, 400));
+      await expect(send.sendMail(guide!)).rejects.toMatchObject({ type: 'MailUnconfirmed' });
+      await new Promise((r) => setTimeout(r, 1100));
+      await expect(send.sendMail(guide!)).rejects.toMatchObject({ type: 'MailUnconfirmed' });
+      expect(mailbox.received).toHaveLength(1);
+
+      await new Promise((r) => setTimeout(r, 1700));
+      mailbox.ackDelayMs = 0;
+      expect(await send.sendMail(guide!)).toMatchObject({ status: 'sent' });
+      expect(mailbox.received.map((m) => m.parsed.messageId)).toEqual([row!.messageId, row!.messageId]);
+      expect(await store.get(guide!.key)).toMatchObject({ status: 'sent', attempts: 2 });
+      expect(await counterValue(metrics.mailsUnconfirmed, { kind: 'acquisitionGuide' })).toBe(1);
+      expect(await counterValue(metrics.mailsResentUnconfirmed, { kind: 'acquisitionGuide' })).toBe(1);
+    });
+
+    it('when the relay is silent before the body (a late answer to RCPT TO), then nothing can have been delivered and the next attempt sends at once', async () => {
+      const [, , guide] = mailsFor(alice, 'unused');
+      const { store, metrics, send } = withReplyTimeout(1000);
+      mailbox.rcptDelayMs = 2000;
+      await expect(send.sendMail(guide!)).rejects.toMatchObject({ type: 'SmtpUnavailable' });
+      expect(await store.get(guide!.key)).toMatchObject({ status: 'pending', attempts: 1 });
+      mailbox.rcptDelayMs = 0;
+      expect(await send.sendMail(guide!)).toMatchObject({ status: 'sent' });
+      expect(mailbox.received).toHaveLength(1);
+      expect(await counterValue(metrics.mailsUnconfirmed, { kind: 'acquisitionGuide' })).toBe(0);
+    });
+
+    it('when an attempt outlives its lease waiting on the relay, then it keeps the mail held and a concurrent retry sends nothing', async () => {
+      const [, , guide] = mailsFor(alice, 'unused');
+      const { send } = withReplyTimeout(10_000, { claimLeaseMs: 600 });
+      mailbox.rcptDelayMs = 1500;
+      mailbox.ackDelayMs = 1500;
+      const first = send.sendMail(guide!);
+      // Past the lease before the body, then past it again while the relay holds its answer: held all along.
+      await new Promise((r) => setTimeout(r, 1000));
+      await expect(send.sendMail(guide!)).rejects.toMatchObject({ type: 'MailInFlight' });
+      await new Promise((r) => setTimeout(r, 1500));
+      await expect(send.sendMail(guide!)).rejects.toMatchObject({ type: 'MailInFlight' });
+      expect(await first).toMatchObject({ status: 'sent' });
+      expect(await send.sendMail(guide!)).toMatchObject({ status: 'sent' });
+      expect(mailbox.received).toHaveLength(1);
+    });
+
+    it('when an attempt died after its body went out, then the mail waits as unconfirmed and is sent again only after the wait', async () => {
+      const [, , guide] = mailsFor(alice, 'unused');
+      let now = new Date('2026-11-25T00:00:00Z');
+      const store = createMailOutboxStore(testDb.db, () => now);
+      const rendered = renderer.render('acquisitionGuide', guide!.params as never, { service: alice.service, support });
+      await store.enqueue({ key: guide!.key, kind: 'acquisitionGuide', recipient: guide!.to, subject: rendered.subject, messageId: '<x@y>' });
+      expect(await store.claim(guide!.key, 60_000)).toBe(true);
+      await store.markUnconfirmed(guide!.key, 30 * 60_000); // the body went out, then the worker was killed
+      const later = createMailActivities({ outbox: store, secrets, transport, renderer, from, support, claimLeaseMs: 60_000, unconfirmedResendAfterMs: 30 * 60_000, clock: () => now });
+      now = new Date(now.getTime() + 29 * 60_000);
+      await expect(later.sendMail(guide!)).rejects.toMatchObject({ type: 'MailUnconfirmed' });
+      now = new Date(now.getTime() + 61_000);
+      expect(await later.sendMail(guide!)).toMatchObject({ status: 'sent' });
+      expect(mailbox.received).toHaveLength(1);
+      expect(await store.get(guide!.key)).toMatchObject({ status: 'sent', attempts: 2 });
+    });
   });
 
   it('when a value is missing or a link is not http(s), then sendMail fails for good before anything is recorded or sent', async () => {

@@ -66,6 +66,46 @@ forEachDatabase('mail storage', (testDb) => {
     expect(await store.get(mail.key)).toMatchObject({ status: 'pending', attempts: 1 });
   });
 
+  it('when a body went out without an answer, then the row is unconfirmed: held for its wait (renewed while an attempt lives), then claimable again', async () => {
+    let now = new Date('2026-11-25T00:00:00Z');
+    const store = createMailOutboxStore(testDb.db, () => now);
+    const mail = { key: 'certificate-nissay-3:user-id-notice', kind: 'userIdNotice' as const, recipient: 'a@b.jp', subject: 's', messageId: '<u@x>' };
+    const later = (ms: number) => { now = new Date(now.getTime() + ms); };
+    expect(await store.enqueueClaimed(mail, 60_000)).toBe(true);
+    later(50_000);
+    await store.renew(mail.key, 60_000); // the attempt lives: its lease runs from now
+    later(50_000);
+    expect(await store.claim(mail.key, 60_000)).toBe(false);
+    await store.markUnconfirmed(mail.key, 30 * 60_000); // the body is out
+    later(20 * 60_000);
+    expect(await store.claim(mail.key, 60_000)).toBe(false);
+    await store.markUnconfirmed(mail.key, 30 * 60_000, 'no answer after the body: ETIMEDOUT');
+    expect(await store.get(mail.key)).toMatchObject({ status: 'unconfirmed', attempts: 1, lastError: 'no answer after the body: ETIMEDOUT', updatedAt: now });
+    expect((await store.listUnconfirmedMails()).map((m) => m.key)).toEqual([mail.key]);
+    expect(await store.countPending()).toBe(1);
+    later(30 * 60_000 - 1);
+    expect(await store.claim(mail.key, 60_000)).toBe(false);
+    later(1);
+    expect(await store.claim(mail.key, 60_000)).toBe(true);
+    expect(await store.get(mail.key)).toMatchObject({ status: 'pending', attempts: 2 });
+    await store.markSent(mail.key, '250 OK');
+    // A late body-out note of an attempt that has settled changes nothing.
+    await store.markUnconfirmed(mail.key, 30 * 60_000);
+    await store.renew(mail.key, 30 * 60_000);
+    expect(await store.get(mail.key)).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(await store.listUnconfirmedMails()).toEqual([]);
+  });
+
+  it('when the relay refuses a body with a 4xx after it went out, then release makes the unconfirmed row pending and free at once', async () => {
+    const store = createMailOutboxStore(testDb.db, () => new Date('2026-11-25T00:00:00Z'));
+    const mail = { key: 'certificate-nissay-4:acquisition-guide', kind: 'acquisitionGuide' as const, recipient: 'a@b.jp', subject: 's', messageId: '<g@x>' };
+    expect(await store.enqueueClaimed(mail, 60_000)).toBe(true);
+    await store.markUnconfirmed(mail.key, 30 * 60_000);
+    await store.release(mail.key, '451 4.3.0 try later');
+    expect(await store.get(mail.key)).toMatchObject({ status: 'pending', lastError: '451 4.3.0 try later' });
+    expect(await store.claim(mail.key, 60_000)).toBe(true);
+  });
+
   it('when mails are refused, then listFailedMails shows them newest first and nothing else', async () => {
     let now = new Date('2026-11-25T00:00:00Z');
     const store = createMailOutboxStore(testDb.db, () => now);

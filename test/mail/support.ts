@@ -18,6 +18,15 @@ export interface TestMailbox {
   tempFailure: string | undefined;
   /** Delay before the listener accepts a message's data, to hold an attempt in flight. */
   dataDelayMs: number;
+  /**
+   * A relay slow to confirm: the message counts as received when its body has arrived (the relay has it and will
+   * deliver it), and the "250" after the body comes this much later.
+   */
+  ackDelayMs: number;
+  /** Every "250" after a body this listener has sent (a held answer counts once it is sent). */
+  acks: number;
+  /** A relay slow before the body: its answer to RCPT TO comes this much later. */
+  rcptDelayMs: number;
   rcptAttempts: number;
   /** The listener goes away (connection refused) … */
   down(): Promise<void>;
@@ -39,6 +48,9 @@ export async function startTestMailbox(): Promise<TestMailbox> {
     refused: new Set(),
     tempFailure: undefined,
     dataDelayMs: 0,
+    ackDelayMs: 0,
+    acks: 0,
+    rcptDelayMs: 0,
     rcptAttempts: 0,
     async down() {
       const s = server;
@@ -52,6 +64,8 @@ export async function startTestMailbox(): Promise<TestMailbox> {
         logger: false,
         // down() with a client's pooled connections still open: hang up on them after 1 s, not smtp-server's 30 s.
         closeTimeout: 1000,
+        // A held answer is silence on the socket: the listener must not hang up (421) on its own client meanwhile.
+        socketTimeout: 15 * 60_000,
         onMailFrom(_address, _session, callback) {
           if (box.tempFailure) return callback(smtpError(451, box.tempFailure));
           callback();
@@ -59,7 +73,7 @@ export async function startTestMailbox(): Promise<TestMailbox> {
         onRcptTo(address, _session, callback) {
           box.rcptAttempts++;
           if (box.refused.has(address.address)) return callback(smtpError(550, '5.1.1 no such user'));
-          callback();
+          setTimeout(() => callback(), box.rcptDelayMs);
         },
         onData(stream, session, callback) {
           const chunks: Buffer[] = [];
@@ -72,6 +86,8 @@ export async function startTestMailbox(): Promise<TestMailbox> {
               raw: raw.toString('utf8'),
               parsed: await simpleParser(raw),
             });
+            if (box.ackDelayMs > 0) await new Promise((r) => setTimeout(r, box.ackDelayMs));
+            box.acks++;
             callback();
           });
         },

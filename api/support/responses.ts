@@ -189,7 +189,7 @@ export const profileTimelineSchema = component(
               event: z.string().describe('the event part of the outbox key, e.g. `acquisition-guide`, `acquisition-guide:resend`'),
               kind: mailKind,
               recipient: z.string(),
-              status: z.enum(['pending', 'sent', 'failed']),
+              status: z.enum(['pending', 'unconfirmed', 'sent', 'failed']).describe('unconfirmed: the body went out and the relay never answered; it may have arrived'),
               attempts: z.number().int(),
               lastError: z.string().nullable(),
               createdAt: z.date(),

@@ -59,6 +59,7 @@ export interface CertificateGateway {
   liveStatus(workflowId: string): Promise<CertificateStatus | undefined>;
   /** The live state, or the database row's when the workflow cannot answer. */
   currentState(request: RequestRef): Promise<RequestStatus | undefined>;
+  /** Tells the workflow its key was downloaded; `unavailable` while Temporal cannot be reached. */
   confirmDownload(workflowId: string): Promise<void>;
   /** Reserves the successor's ID and row, runs the predecessor's update with it, and removes the row if that fails. */
   withSuccessor<A extends 'renew' | 'reissue'>(
@@ -167,7 +168,12 @@ export function createCertificateGateway({ client, taskQueue, requests, temporal
 
     async confirmDownload(workflowId) {
       await assertReachable();
-      await client.workflow.getHandle(workflowId).signal(downloadConfirmedSignal);
+      try {
+        await client.workflow.getHandle(workflowId).signal(downloadConfirmedSignal);
+      } catch (err) {
+        if (isUnreachable(err)) throw Object.assign(new Refusal('unavailable', UNREACHABLE_REASON), { cause: err });
+        throw err;
+      }
     },
 
     async withSuccessor(current, action, successor, request) {

@@ -39,7 +39,13 @@ export async function findOwnedRequest(requests: RequestStore, requestId: string
   return request;
 }
 
-export function createKeyRetrieval({ stores, certificates, ca, clock, dataKey }: Pick<DomainDeps, 'stores' | 'certificates' | 'ca' | 'clock' | 'dataKey'>) {
+/** Waits between tries of a download's confirmation while Temporal is away: doubling from 1 s to 30 s. */
+export const CONFIRM_RETRY = { firstMs: 1_000, maxMs: 30_000 };
+
+export function createKeyRetrieval(
+  { stores, certificates, ca, clock, dataKey }: Pick<DomainDeps, 'stores' | 'certificates' | 'ca' | 'clock' | 'dataKey'>,
+  confirmRetry = CONFIRM_RETRY,
+) {
   /**
    * The key may leave only while its request is still key-ready with this very certificate: a reissue or revocation
    * since 鍵の取得 has revoked it, and a lapsed deadline has withdrawn it.
@@ -96,9 +102,21 @@ export function createKeyRetrieval({ stores, certificates, ca, clock, dataKey }:
       return { fileName: `${pending.userId}.p12`, pkcs12 };
     },
 
-    /** Tells the workflow the key has left: it destroys its copy and the certificate becomes active. */
+    /**
+     * Tells the workflow the key has left: it destroys its copy and the certificate becomes active. The file is already
+     * with the user, and a workflow that never hears of it revokes that certificate at the deadline: so a Temporal
+     * outage is waited out (until the deadline) instead of the confirmation being lost.
+     */
     async confirmDownload(pending: PendingDownload): Promise<void> {
-      await certificates.confirmDownload(pending.workflowId);
+      for (let waitMs = confirmRetry.firstMs; ; waitMs = Math.min(2 * waitMs, confirmRetry.maxMs)) {
+        try {
+          return await certificates.confirmDownload(pending.workflowId);
+        } catch (err) {
+          const unavailable = err instanceof Refusal && err.code === 'unavailable';
+          if (!unavailable || (await clock()).getTime() + waitMs > Date.parse(pending.downloadDeadline)) throw err;
+          await new Promise((resolve) => setTimeout(resolve, waitMs));
+        }
+      }
     },
   };
 }

@@ -20,9 +20,15 @@ export interface RegisteredUser {
 
 /**
  * The enrollment password is not returned: it reaches the user only through its mail. An operator's registration
- * (domain/operators.ts) tells no ID administrator.
+ * (domain/operators.ts) tells no ID administrator. `resume`: the caller retries this very registration after its
+ * first call died unanswered (the API's Idempotency-Key), so the user found registered with these fields is that
+ * call's: its answer is given again, and its workflow started if the call died before starting it.
  */
-export async function registerUser(deps: DomainDeps, registration: Registration, options: { notifyIdAdministrator?: boolean } = {}): Promise<RegisteredUser> {
+export async function registerUser(
+  deps: DomainDeps,
+  registration: Registration,
+  options: { notifyIdAdministrator?: boolean; resume?: boolean } = {},
+): Promise<RegisteredUser> {
   const { users, requests } = deps.stores;
   const now = await businessNow(deps);
   try {
@@ -33,7 +39,9 @@ export async function registerUser(deps: DomainDeps, registration: Registration,
   }
   const { userId, profile } = registration;
   const duplicate = () => new Refusal('duplicate', `user ${userId} is already registered for profile ${profile}`);
-  if (await users.find(userId, profile)) throw duplicate();
+  const existing = await users.find(userId, profile);
+  if (existing && options.resume && sameRegistration(existing, registration)) return resumeRegistration(deps, existing, options);
+  if (existing) throw duplicate();
 
   const requestId = await requests.nextRequestId(tokyoDay(now.getTime()));
   const { password, hash } = await newEnrollmentPassword();
@@ -58,4 +66,27 @@ export async function registerUser(deps: DomainDeps, registration: Registration,
       }),
   );
   return { userId, profile, ...started };
+}
+
+const sameRegistration = (user: User, r: Registration): boolean =>
+  user.email === r.email && user.idAdminEmail === r.idAdminEmail && user.organization === r.organization &&
+  user.subscriberId === r.subscriberId && JSON.stringify(user.organizationalUnits) === JSON.stringify(r.organizationalUnits);
+
+/** The registration a dead call left: its request's workflow running (answer again), or never started (start it now). */
+async function resumeRegistration(deps: DomainDeps, user: User, options: { notifyIdAdministrator?: boolean }): Promise<RegisteredUser> {
+  const request = user.currentRequestId ? await deps.stores.requests.find(user.currentRequestId) : undefined;
+  if (!request || request.kind !== 'new') throw new Refusal('duplicate', `user ${user.userId} is already registered for profile ${user.profile}`);
+  const answer = { userId: user.userId, profile: user.profile, requestId: request.requestId, workflowId: request.workflowId };
+  // A row still `reserved` with no workflow: the call died between its transaction and the workflow's start.
+  if (request.status !== 'reserved' || (await deps.certificates.liveStatus(request.workflowId))) return answer;
+  // The dead call's password went nowhere (its workflow never ran to mail it): a fresh one, as at a password reset.
+  const { password, hash } = await newEnrollmentPassword();
+  await deps.stores.requests.setPasswordHash(request.requestId, hash);
+  // Should Temporal refuse again, the rows stay for the next retry to resume.
+  await startCertificateWorkflow(
+    deps,
+    { user, requestId: request.requestId, kind: 'new', enrollmentPassword: password, notifyIdAdministrator: options.notifyIdAdministrator ?? true },
+    async () => {},
+  );
+  return answer;
 }

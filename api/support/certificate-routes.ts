@@ -65,8 +65,8 @@ export const certificateRoutes: SupportRoute[] = [
     answers: { 201: { description: 'registered; the workflow runs', schema: registeredSchema } },
     refusals: { 409: 'the user is already registered for the profile', 503: 'Temporal could not start the workflow; nothing was kept' },
     audit: { action: 'registerUser', target: userTarget },
-    run: async ({ deps, body }) => {
-      const r = await registerUser(deps, body);
+    run: async ({ deps, body, resumed }) => {
+      const r = await registerUser(deps, body, { resume: resumed });
       return { status: 201, body: r, audit: { profile: r.profile, requestId: r.requestId } };
     },
   }),

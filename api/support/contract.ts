@@ -51,6 +51,8 @@ export interface RouteContext<P, Q, B> {
   actor: Actor;
   deps: SupportRouterDeps;
   req: Request;
+  /** A retry with the Idempotency-Key of a call that died unanswered: the route finishes what that call began. */
+  resumed: boolean;
 }
 
 type ObjectSchema = z.ZodObject;
@@ -183,7 +185,7 @@ function bodyOf(bodies: BodySchemas, req: Request): unknown {
 function handlerOf(route: SupportRoute, deps: SupportRouterDeps): RequestHandler {
   return async (req, res) => {
     const actor = res.locals.actor as Actor;
-    const perform = () => {
+    const perform = (resumed = false) => {
       if (route.role !== 'public') requireRole(actor, route.role);
       return route.run({
         params: route.params ? parse(route.params, req.params, 'params') : undefined,
@@ -192,15 +194,16 @@ function handlerOf(route: SupportRoute, deps: SupportRouterDeps): RequestHandler
         actor,
         deps,
         req,
+        resumed,
       });
     };
     if (!route.audit) return send(await perform());
     const { action, target } = route.audit;
-    const run = () => audited(deps.stores.audit, actor, { action, target: target(req), run: perform, detail: (r) => r.audit ?? {} });
+    const run = (resumed = false) => audited(deps.stores.audit, actor, { action, target: target(req), run: () => perform(resumed), detail: (r) => r.audit ?? {} });
     // A state-changing call: with an Idempotency-Key, a retry gets the first answer (JSON) instead of a second run.
     if (req.get(IDEMPOTENCY_HEADER) === undefined) return send(await run());
-    const answer = await answerOnce({ store: deps.stores.idempotency, dataKey: deps.dataKey }, route.operationId, req, res, async () => {
-      const reply = await run();
+    const answer = await answerOnce({ store: deps.stores.idempotency, dataKey: deps.dataKey }, route.operationId, req, res, async ({ resumed }) => {
+      const reply = await run(resumed);
       if (reply.headers) res.set(reply.headers);
       return { status: reply.status, json: JSON.stringify(reply.body) };
     });

@@ -1,6 +1,10 @@
 // Idempotency-Key on the support API: a retry after a lost reply gets the first answer, and the work is done once.
+import { requestHash } from '../../api/support/idempotency';
+import { verifyEnrollmentPassword } from '../../domain/enrollment-password';
+import { statusQuery, certificateWorkflowId } from '../../workflows/definitions';
+import { tokyoDay } from '../../workflows/time-rules';
 import { holdsAny, secretForms, sqliteBytes } from '../support/secrets';
-import { registration, startApiStack, type ApiStack } from './stack';
+import { eventually, passwordFromMail, registration, startApiStack, type ApiStack } from './stack';
 
 describe('Idempotency-Key', () => {
   let stack: ApiStack;
@@ -64,5 +68,39 @@ describe('Idempotency-Key', () => {
     expect(admin.status).toBe(200);
     expect(support.status).toBe(200);
     expect(support.replayed).toBeNull();
+  });
+
+  /** The key's row as a call killed before its answer leaves it: still pending, its lease run out. */
+  const deadClaim = (agent: string, key: string) => stack.runtime.db('idempotency_keys').where({ agent, key }).update({ state: 'pending', status: null, sealed_answer: null, nonce: null, expires_at: 0 });
+
+  it('when a registration is retried with its key after its first call died unanswered once its workflow ran, then the retry gets the same 201, not a 409 for ever', async () => {
+    const first = await post('/api/v1/users', registration('idem007'), 'reg-idem007');
+    expect(first.status).toBe(201);
+    await deadClaim('admin-sato', 'reg-idem007');
+    expect(await post('/api/v1/users', registration('idem007'), 'reg-idem007')).toEqual({ status: 201, replayed: null, body: first.body });
+    expect(await post('/api/v1/users', registration('idem007'), 'reg-idem007')).toEqual({ status: 201, replayed: 'true', body: first.body });
+    expect(await stack.runtime.stores.requests.list({ userId: 'idem007' })).toHaveLength(1);
+    // Another registration of the user, under another key, is still a duplicate.
+    expect((await post('/api/v1/users', registration('idem007'), 'reg-idem007-again')).status).toBe(409);
+  });
+
+  it('when a registration is retried with its key after its first call died between its rows and its workflow, then the retry starts the workflow and the user gets a password that works', async () => {
+    const body = registration('idem008');
+    // What the dead call left: the user and its reserved request, no workflow, and its claim on the key.
+    const now = new Date();
+    const requestId = await stack.runtime.stores.requests.nextRequestId(tokyoDay(now.getTime()));
+    const workflowId = certificateWorkflowId('kdanshinnet', requestId);
+    await stack.runtime.stores.users.insert({ ...body, profile: 'kdanshinnet', currentRequestId: requestId, createdAt: now });
+    await stack.runtime.stores.requests.insert({ requestId, userId: 'idem008', profile: 'kdanshinnet', kind: 'new', workflowId, enrollmentPasswordHash: 'lost with the dead call' }, now);
+    const hash = requestHash('registerUser', { originalUrl: '/api/v1/users', body });
+    await stack.runtime.db('idempotency_keys').insert({ agent: 'admin-sato', key: 'reg-idem008', request_hash: hash, state: 'pending', expires_at: 0 });
+
+    const retried = await post('/api/v1/users', body, 'reg-idem008');
+    expect(retried).toEqual({ status: 201, replayed: null, body: { userId: 'idem008', profile: 'kdanshinnet', requestId, workflowId } });
+    expect((await stack.env.client.workflow.getHandle(workflowId).query(statusQuery)).state).toBe('awaitingKeyRetrieval');
+    const passwordMail = (await stack.mailsTo(body.email, 2)).find((m) => (m.parsed.subject ?? '').includes('ログインパスワードのお知らせ'));
+    const request = await eventually(async () => stack.runtime.stores.requests.find(requestId), 'the request');
+    expect(await verifyEnrollmentPassword(request.enrollmentPasswordHash, passwordFromMail(passwordMail!))).toBe(true);
+    expect(await stack.runtime.stores.requests.list({ userId: 'idem008' })).toHaveLength(1);
   });
 });

@@ -18,7 +18,7 @@ export const MAX_EMAIL_LENGTH = 254;
 // Control (Cc) and format (Cf, e.g. bidi overrides) characters would make a DN display something else. Spelled out
 // rather than \p{Cc}\p{Cf} so that the patterns below are Python regular expressions too (schemathesis generates
 // values from the OpenAPI document's patterns); the astral ones as the characters themselves, since `\u{…}` is not
-// Python and `\U…` not JavaScript. test/pki/subject-rules.test.ts checks the list against \p{Cc}\p{Cf}.
+// Python and `\U…` not JavaScript. test/properties/subject.test.ts checks the list against \p{Cc}\p{Cf}.
 export const CONTROL_OR_FORMAT =
   String.raw`\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb` +
   '\u{110bd}\u{110cd}\u{13430}-\u{1343f}\u{1bca0}-\u{1bca3}\u{1d173}-\u{1d17a}\u{e0001}\u{e0020}-\u{e007f}';

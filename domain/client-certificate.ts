@@ -31,10 +31,11 @@ interface ParsedPeer {
   presented: crypto.X509Certificate;
   serial: string;
   issuedBy: Map<Profile, boolean>;
-  names: Pick<PresentedCertificate, 'commonName' | 'organizationalUnits' | 'organization' | 'country' | 'subject'>;
+  /** Read once the signature is known to be a certflow CA's: a forged certificate's names may not even parse. */
+  names?: Pick<PresentedCertificate, 'commonName' | 'organizationalUnits' | 'organization' | 'country' | 'subject'>;
 }
 
-function parseNames(raw: Buffer): ParsedPeer['names'] {
+function parseNames(raw: Buffer): NonNullable<ParsedPeer['names']> {
   const names = subjectNamesOf(raw);
   const rdns = [['CN', names.commonName], ...names.organizationalUnits.map((ou) => ['OU', ou]), ['O', names.organization], ['C', names.country]];
   return { ...names, subject: rdns.map(([type, value]) => `${type}=${value!.replace(/([,+"\\<>;=])/g, '\\$1')}`).join(', ') };
@@ -82,7 +83,7 @@ export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAut
     let peer = peers.get(socket);
     if (peer === undefined) {
       const presented = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
-      peer = presented ? { presented, serial: presented.serialNumber.toLowerCase(), issuedBy: new Map(), names: parseNames(presented.raw) } : null;
+      peer = presented ? { presented, serial: presented.serialNumber.toLowerCase(), issuedBy: new Map() } : null;
       peers.set(socket, peer);
     }
     return peer;
@@ -112,7 +113,7 @@ export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAut
         profile,
         userId: status.userId,
         requestId: status.requestId,
-        ...peer.names,
+        ...(peer.names ??= parseNames(peer.presented.raw)),
         notBefore: status.notBefore,
         notAfter: status.notAfter,
       },

@@ -44,7 +44,10 @@ export function parseCertificate(input: string | Buffer): crypto.X509Certificate
   const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(text)?.[0];
   if (!pem && /-----BEGIN /.test(text)) throw Refusal.invalid('the PEM text holds no CERTIFICATE block (a key or a request is not a certificate)', 'certificate');
   try {
-    return new crypto.X509Certificate(pem ?? bytes);
+    const certificate = new crypto.X509Certificate(pem ?? bytes);
+    // The diagnosis reads the names with @peculiar/x509, which refuses some encodings OpenSSL lets through.
+    new x509.X509Certificate(certificate.raw);
+    return certificate;
   } catch {
     throw Refusal.invalid('not an X.509 certificate in PEM or DER', 'certificate');
   }

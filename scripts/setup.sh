@@ -47,7 +47,11 @@ if [ "${1:-}" = "--test" ]; then
   has_postgres || missing+=(postgresql)
   # A Japanese font, so the browser tests' screenshots show the pages' text rather than boxes.
   [ -n "$(fc-list :lang=ja 2>/dev/null)" ] || missing+=(fonts-ipafont-gothic)
+  # Python with venv for schemathesis, the API fuzzer (test/api/fuzz.test.ts).
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   apt_install "the tests" ${missing[@]+"${missing[@]}"}
+  scripts/install-schemathesis.sh
 fi
 
 # `npm run start:cluster`: PostgreSQL, nginx with its stream module (TLS passthrough), the Temporal Server.

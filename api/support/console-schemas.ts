@@ -2,11 +2,12 @@
 import { z } from 'zod';
 import { SEARCH_FIELDS } from '../../stores';
 import { PROFILES, REQUEST_STATUSES, type RequestStatus } from '../../workflows/definitions';
+import { queryInteger } from './schemas';
 
 const profile = z.enum(PROFILES);
 const page = {
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-  offset: z.coerce.number().int().min(0).optional(),
+  limit: queryInteger({ min: 1, max: 500 }).optional(),
+  offset: queryInteger({ min: 0 }).optional(),
 };
 const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()], 'must be an ISO-8601 date or date-time').transform((v) => new Date(v));
 
@@ -19,7 +20,7 @@ export const searchQuerySchema = z.object({
 });
 
 export const daysQuerySchema = z.object({
-  days: z.coerce.number('must be a number of days').int().min(0).max(3650),
+  days: queryInteger({ min: 0, max: 3650 }, 'must be a number of days'),
   profile: profile.optional(),
   ...page,
 });

@@ -227,12 +227,29 @@ export function mountRoutes(router: Router, routes: readonly SupportRoute[], dep
   checkDeclarations(routes);
   const mount = (r: SupportRoute) => router[r.method](r.path, ...bodyParser(r), handlerOf(r, deps));
   routes.filter((r) => r.role === 'public').forEach(mount);
+  router.use(undeclaredMethods(routes));
   router.use(authenticate);
   routes.filter((r) => r.role !== 'public').forEach(mount);
 }
 
 /** `/requests/:requestId` as a pattern that also matches the literal `/requests/awaiting-retrieval`. */
 const patternOf = (path: string) => new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/:\w+/g, '[^/]+')}$`, 'i');
+
+/**
+ * A declared path asked with a method no route of it declares: 405 with `Allow` (RFC 9110 15.5.6), and OPTIONS
+ * answered with the same list; before the token check, as the document says which methods a path has to anyone.
+ */
+function undeclaredMethods(routes: readonly SupportRoute[]): RequestHandler {
+  const declared = routes.map((r) => ({ pattern: patternOf(r.path), method: r.method.toUpperCase() }));
+  return (req, res, next) => {
+    const methods = [...new Set(declared.filter((d) => d.pattern.test(req.path)).map((d) => d.method))];
+    if (methods.length === 0 || methods.includes(req.method === 'HEAD' ? 'GET' : req.method)) return next();
+    const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
+    res.set('Allow', allow);
+    if (req.method === 'OPTIONS') return void res.status(204).end();
+    next(new HttpError(405, 'method_not_allowed', `${req.method} is not a method of ${req.baseUrl}${req.path}; it has ${allow}`));
+  };
+}
 
 function checkDeclarations(routes: readonly SupportRoute[]): void {
   const seen = new Set<string>();

@@ -1,11 +1,21 @@
 // What the support API accepts, checked with zod; the first problem becomes a 400 that names its field.
 import { z } from 'zod';
 import { PROFILES, REQUEST_STATUSES, REVOCATION_REASONS, USER_PROFILES, type RequestStatus } from '../../workflows/definitions';
+import { EMAIL_ADDRESS, MAX_EMAIL_LENGTH, SUBJECT_NAME } from '../../engines/pki';
 import { HttpError } from '../errors';
 
-// Control and format characters would make a DN display something other than what it holds.
-const DN_VALUE = /^[^\p{Cc}\p{Cf}\p{Cs}]+$/u;
-const dnValue = z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').regex(DN_VALUE, 'must not contain control characters');
+// The PKI engine's own rules for what goes into a certificate, so the document states exactly what registration takes.
+const dnValue = z.string().min(1, 'must not be empty').regex(SUBJECT_NAME, 'must be at most 64 characters, without control characters or a space at either end');
+const email = z.string().max(MAX_EMAIL_LENGTH).regex(EMAIL_ADDRESS, 'must be an ASCII e-mail address');
+
+/**
+ * A whole number in a query parameter, in decimal digits only: z.coerce.number would take what Number() takes ('' and
+ * ' ' as 0, '0x10', '1e3'); anything else stays a string and is refused. Documented as an integer with its range.
+ */
+export function queryInteger({ min, max }: { min: number; max?: number }, message = 'must be a whole number') {
+  const n = z.number(message).int(message).min(min);
+  return z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v), max === undefined ? n : n.max(max));
+}
 
 export const USER_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const REQUEST_ID = /^\d{15}$/;
@@ -18,8 +28,8 @@ const profile = z.enum(USER_PROFILES);
 export const registrationSchema = z.object({
   userId: userIdSchema,
   profile,
-  email: z.email('must be an e-mail address').max(254),
-  idAdminEmail: z.email('must be an e-mail address').max(254),
+  email,
+  idAdminEmail: email,
   organization: dnValue,
   organizationalUnits: z.array(dnValue).min(1, 'must list at least one unit').max(10, 'must list at most 10 units'),
   subscriberId: dnValue,
@@ -32,15 +42,15 @@ export const certificateListSchema = z.object({
   status: z.enum(REQUEST_STATUSES as [RequestStatus, ...RequestStatus[]]).optional(),
   profile: z.enum(PROFILES).optional(),
   expiringBefore: z.union([z.iso.datetime({ offset: true }), z.iso.date()], 'must be an ISO-8601 date or date-time').transform((v) => new Date(v)).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  limit: queryInteger({ min: 1, max: 1000 }).optional(),
 });
 export const operatorSchema = z.object({
   agentId: userIdSchema,
   role: z.enum(['support', 'admin']),
-  email: z.email('must be an e-mail address').max(254),
+  email,
 });
 
-export const failedMailListSchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() });
+export const failedMailListSchema = z.object({ limit: queryInteger({ min: 1, max: 1000 }).optional() });
 
 function fieldName(path: PropertyKey[]): string {
   return path.reduce<string>((name, part) => (typeof part === 'number' ? `${name}[${part}]` : name ? `${name}.${String(part)}` : String(part)), '');

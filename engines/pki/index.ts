@@ -5,7 +5,7 @@ export { createPkiStore } from './store';
 export type { PkiStore, IssuedCertificate, StoredCa, StoredCrl, RevokedEntry } from './store';
 export { buildProfiles, lifecyclePolicy, KEY_ALGORITHMS } from './profiles';
 export type { CertificateProfile, KeyAlgorithm, CaKeyAlgorithm, Pkcs12Encryption, ProfileSettings, ProfileOverrides } from './profiles';
-export { validatePkcs12Password, validateSubject, PKCS12_PASSWORD_MESSAGES_JA, PKCS12_PASSWORD_MIN_LENGTH } from './subject';
+export { validatePkcs12Password, validateSubject, PKCS12_PASSWORD_MESSAGES_JA, PKCS12_PASSWORD_MIN_LENGTH, SUBJECT_NAME, EMAIL_ADDRESS, MAX_EMAIL_LENGTH } from './subject';
 export type { SubjectInput } from './subject';
 export { PkiError, SubjectValidationError, Pkcs12PasswordError, CaUnavailableError } from './errors';
 export type { PkiErrorCode, Pkcs12PasswordProblem } from './errors';

@@ -14,17 +14,42 @@ export interface SubjectInput {
 /** RFC 5280 upper bounds (ub-common-name, ub-organizational-unit-name, ub-organization-name) are 64. */
 const MAX_NAME_LENGTH = 64;
 const MAX_ORGANIZATIONAL_UNITS = 10;
-const MAX_EMAIL_LENGTH = 254;
-// Control, format (e.g. bidi overrides) and lone surrogate characters would make a DN display something else.
-const FORBIDDEN_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}]/u;
-// rfc822Name is an IA5String: an ASCII address with a dotted domain.
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+export const MAX_EMAIL_LENGTH = 254;
+// Control (Cc) and format (Cf, e.g. bidi overrides) characters would make a DN display something else. Spelled out
+// rather than \p{Cc}\p{Cf} so that the patterns below are Python regular expressions too (schemathesis generates
+// values from the OpenAPI document's patterns); the astral ones as the characters themselves, since `\u{…}` is not
+// Python and `\U…` not JavaScript. test/properties/subject.test.ts checks the list against \p{Cc}\p{Cf}.
+export const CONTROL_OR_FORMAT =
+  String.raw`\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb` +
+  '\u{110bd}\u{110cd}\u{13430}-\u{1343f}\u{1bca0}-\u{1bca3}\u{1d173}-\u{1d17a}\u{e0001}\u{e0020}-\u{e007f}';
+/** What String.prototype.trim removes besides the control and format characters: the spaces and line separators. */
+export const TRIMMED_SPACES = String.raw` \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000`;
+// Lone surrogates (Cs) are no characters at all; a JSON string can still carry one.
+const FORBIDDEN_CHARACTERS = new RegExp(`[${CONTROL_OR_FORMAT}]|\\p{Cs}`, 'u');
+/**
+ * A DN value (CN, O, OU, subscriber ID): 1 to 64 characters, no control or format character, no space at either
+ * end (lone surrogates are refused besides). The support API's schema is this pattern, so its document says it.
+ */
+export const SUBJECT_NAME = new RegExp(
+  `^[^${TRIMMED_SPACES}${CONTROL_OR_FORMAT}](?:[^${CONTROL_OR_FORMAT}]{0,${MAX_NAME_LENGTH - 2}}[^${TRIMMED_SPACES}${CONTROL_OR_FORMAT}])?$`,
+  'u',
+);
+/** rfc822Name is an IA5String: an ASCII address with a dotted domain (at most MAX_EMAIL_LENGTH characters). */
+export const EMAIL_ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
-function checkName(field: string, value: unknown, maxLength = MAX_NAME_LENGTH): string {
+function checkName(field: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw new SubjectValidationError(field, 'is empty');
   if (FORBIDDEN_CHARACTERS.test(value)) throw new SubjectValidationError(field, 'contains control characters');
-  if (value.trim() !== value) throw new SubjectValidationError(field, 'has leading or trailing spaces');
-  if ([...value].length > maxLength) throw new SubjectValidationError(field, `is longer than ${maxLength} characters`);
+  if (!SUBJECT_NAME.test(value)) {
+    throw new SubjectValidationError(field, value.trim() !== value ? 'has leading or trailing spaces' : `is longer than ${MAX_NAME_LENGTH} characters`);
+  }
+  return value;
+}
+
+function checkEmail(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw new SubjectValidationError(field, 'is empty');
+  if (value.length > MAX_EMAIL_LENGTH) throw new SubjectValidationError(field, `is longer than ${MAX_EMAIL_LENGTH} characters`);
+  if (!EMAIL_ADDRESS.test(value)) throw new SubjectValidationError(field, 'is not an ASCII e-mail address');
   return value;
 }
 
@@ -40,8 +65,7 @@ export function validateSubject(subject: SubjectInput): SubjectInput {
   if (typeof subject.country !== 'string' || !/^[A-Z]{2}$/.test(subject.country)) {
     throw new SubjectValidationError('country', 'must be two capital letters (ISO 3166), e.g. JP');
   }
-  checkName('email', subject.email, MAX_EMAIL_LENGTH);
-  if (!EMAIL.test(subject.email)) throw new SubjectValidationError('email', 'is not an ASCII e-mail address');
+  checkEmail('email', subject.email);
   checkName('subscriberId', subject.subscriberId);
   return subject;
 }

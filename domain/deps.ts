@@ -1,5 +1,5 @@
 // What the domain is given, built once by the composition root (worker/composition.ts).
-import type { CertificateAuthority, CertificateProfile } from '../engines/pki';
+import type { CertificateAuthority, CertificateProfile, PreviousCas } from '../engines/pki';
 import type { MailOutboxStore, SealedSecrets } from '../engines/mail';
 import type { Stores } from '../stores';
 import type { Profile } from '../workflows/definitions';
@@ -13,6 +13,8 @@ export interface DomainDeps {
   /** Every call to a certificate workflow goes through it. */
   certificates: CertificateGateway;
   ca: CertificateAuthority;
+  /** The CAs of each profile before certflow: the migration import and renewal with an imported certificate. */
+  previousCas: PreviousCas;
   profiles: Record<Profile, CertificateProfile>;
   sealedSecrets: SealedSecrets;
   mailOutbox: Pick<MailOutboxStore, 'listFailedMails'>;

@@ -2,7 +2,15 @@
 export { type DomainDeps, type Actor, type Clock } from './deps';
 export { Refusal, type RefusalCode, type RefusalDetail } from './refusal';
 export { createCertificateGateway, type CertificateGateway } from './certificate-gateway';
-export { registerUser, type Registration, type RegisteredUser } from './register-user';
+export { registerUser, validateRegistration, type Registration, type RegisteredUser } from './register-user';
+export {
+  importCertificate,
+  listPreviousCas,
+  setPreviousCaCrl,
+  trustPreviousCa,
+  type CertificateImport,
+  type ImportedCertificate,
+} from './migration-import';
 export { reissue, type Reissued } from './reissue';
 export { revoke } from './revoke';
 export { resetEnrollmentPassword, unlockUser } from './password-reset';
@@ -14,4 +22,10 @@ export { createEnrollmentLogin, DEFAULT_LOCKOUT, type LockoutPolicy } from './en
 export { createKeyRetrieval, type KeyRetrieval, type PendingDownload } from './key-retrieval';
 export { createCertificateDetails, subjectNamesOf, type CertificateDetails, type SubjectNames } from './certificate-details';
 export { createRenewal, type Renewal } from './renewal';
-export { createClientCertificateCheck, type ClientCertificateCheck, type PresentedCertificate, type CertificateRefusal } from './client-certificate';
+export {
+  createClientCertificateCheck,
+  type ClientCertificateCheck,
+  type CertificatePurpose,
+  type PresentedCertificate,
+  type CertificateRefusal,
+} from './client-certificate';

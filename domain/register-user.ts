@@ -18,16 +18,21 @@ export interface RegisteredUser {
   workflowId: string;
 }
 
-/** The enrollment password is not returned: it reaches the user only through its mail. */
-export async function registerUser(deps: DomainDeps, registration: Registration): Promise<RegisteredUser> {
-  const { users, requests } = deps.stores;
-  const now = await businessNow(deps);
+/** The registration as it would go into a certificate's subject; a bad field is an `invalid` refusal naming it. */
+export function validateRegistration(registration: Registration): void {
   try {
     validateSubject({ ...registration, country: 'JP' });
   } catch (err) {
     if (err instanceof SubjectValidationError) throw Refusal.invalid(err.message, err.field);
     throw err;
   }
+}
+
+/** The enrollment password is not returned: it reaches the user only through its mail. */
+export async function registerUser(deps: DomainDeps, registration: Registration): Promise<RegisteredUser> {
+  const { users, requests } = deps.stores;
+  const now = await businessNow(deps);
+  validateRegistration(registration);
   const { userId, profile } = registration;
   const duplicate = () => new Refusal('duplicate', `user ${userId} is already registered for profile ${profile}`);
   if (await users.find(userId, profile)) throw duplicate();

@@ -28,7 +28,15 @@ import {
   type MailOutboxStore,
   type SealedSecrets,
 } from '../engines/mail';
-import { buildProfiles, createCertificateAuthority, createPkiStore, type CertificateAuthority, type CertificateProfile } from '../engines/pki';
+import {
+  buildProfiles,
+  createCertificateAuthority,
+  createPkiStore,
+  createPreviousCas,
+  type CertificateAuthority,
+  type CertificateProfile,
+  type PreviousCas,
+} from '../engines/pki';
 import { createDb, migrateToLatest, ping, type Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { createMetrics, type CertflowMetrics } from '../infra/metrics';
@@ -41,6 +49,7 @@ export interface Runtime {
   db: Db;
   stores: Stores;
   ca: CertificateAuthority;
+  previousCas: PreviousCas;
   profiles: Record<Profile, CertificateProfile>;
   sealedSecrets: SealedSecrets;
   mailOutbox: MailOutboxStore;
@@ -93,6 +102,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       db,
       stores,
       ca,
+      previousCas: createPreviousCas(db),
       profiles,
       sealedSecrets,
       mailOutbox,
@@ -119,6 +129,7 @@ export function createDomain(runtime: Runtime, client: Client, clock: Clock = ()
     stores: runtime.stores,
     certificates: createCertificateGateway({ client, taskQueue: runtime.config.temporal.taskQueue, requests: runtime.stores.requests }),
     ca: runtime.ca,
+    previousCas: runtime.previousCas,
     profiles: runtime.profiles,
     sealedSecrets: runtime.sealedSecrets,
     mailOutbox: runtime.mailOutbox,

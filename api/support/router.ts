@@ -1,5 +1,5 @@
 // The support/admin API: thin JSON routes over the use cases, bearer-token roles, and an audit row for every change.
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler } from 'express';
 import { HttpError } from '../errors';
 import { routePattern } from '../http-metrics';
 import {
@@ -16,8 +16,9 @@ import {
   type Actor,
   type DomainDeps,
 } from '../../domain';
-import { audited } from './audit';
-import { authenticate, permits, type ApiToken } from './auth';
+import { auditedCommand } from './audit';
+import { actorOf, authenticate, requireRole, type ApiToken } from './auth';
+import { createMigrationRoutes } from './migration-routes';
 import {
   certificateListSchema,
   failedMailListSchema,
@@ -35,12 +36,6 @@ export interface SupportRouterDeps extends DomainDeps {
 
 type Role = Actor['role'];
 
-const actorOf = (res: Response): Actor => res.locals.actor as Actor;
-
-function requireRole(actor: Actor, role: Role): void {
-  if (!permits(actor, role)) throw HttpError.forbidden(`this action needs the ${role} role; ${actor.agent} has ${actor.role}`);
-}
-
 const pathUserId = (req: Request) => parse(userIdSchema, req.params.userId, 'userId');
 const pathRequestId = (req: Request) => parse(requestIdSchema, req.params.requestId, 'requestId');
 
@@ -54,28 +49,7 @@ function profileChoice(req: Request, body: { profile?: string }): string | undef
 export function createSupportRouter(deps: SupportRouterDeps): Router {
   const api = Router();
 
-  /** A state-changing route: role check, use case and audit row, including refusals. */
-  function command<T>(
-    role: Role,
-    action: string,
-    target: (req: Request) => string,
-    run: (req: Request, actor: Actor) => Promise<T>,
-    reply: { status: number; body: (result: T) => unknown; detail: (result: T) => Record<string, unknown> },
-  ): RequestHandler {
-    return async (req, res) => {
-      const actor = actorOf(res);
-      const result = await audited(deps.stores.audit, actor, {
-        action,
-        target: target(req),
-        run: async () => {
-          requireRole(actor, role);
-          return run(req, actor);
-        },
-        detail: reply.detail,
-      });
-      res.status(reply.status).json(reply.body(result));
-    };
-  }
+  const command = auditedCommand(deps.stores.audit);
 
   function query<T>(role: Role, run: (req: Request) => Promise<T>): RequestHandler {
     return async (req, res) => {
@@ -154,6 +128,7 @@ export function createSupportRouter(deps: SupportRouterDeps): Router {
   api.get('/requests/:requestId', query('support', (req) => getRequest(deps, pathRequestId(req))));
   api.get('/certificates', query('admin', (req) => listCertificates(deps, parse(certificateListSchema, req.query, 'query'))));
   api.get('/mails/failed', query('admin', (req) => listFailedMails(deps, parse(failedMailListSchema, req.query, 'query').limit)));
+  api.use(createMigrationRoutes(deps));
 
   const router = Router();
   router.use('/api/v1', routePattern('/api/v1'), authenticate(deps.apiTokens), express.json({ limit: '16kb' }), api);

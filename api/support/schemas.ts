@@ -47,3 +47,12 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where = 'b
   const field = fieldName(issue.path) || where;
   throw HttpError.badRequest(`${field}: ${issue.message}`, field);
 }
+
+// ── Migration import (migration-routes.ts) ──
+
+const PEM_CERTIFICATE = /^\s*-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*$/;
+const certificatePem = z.string().max(12_000, 'must be at most 12,000 characters').regex(PEM_CERTIFICATE, 'must be one PEM certificate (-----BEGIN CERTIFICATE-----)');
+
+export const previousCaSchema = z.object({ profile, certificatePem });
+export const fingerprintSchema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a SHA-256 fingerprint (64 hex digits)');
+export const certificateImportSchema = registrationSchema.extend({ certificatePem });

@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { CertificateAuthority, PreviousCaCertificate, PreviousCas } from '../engines/pki';
 import type { Stores } from '../stores';
 import { rulesOf, type Profile } from '../workflows/definitions';
+import type { CertificateGateway } from './certificate-gateway';
 import type { Clock } from './deps';
 import { subjectNamesOf } from './certificate-details';
 
@@ -50,10 +51,11 @@ function parseNames(raw: Buffer): ParsedPeer['names'] {
   return { ...names, subject: rdns.map(([type, value]) => `${type}=${value!.replace(/([,+"\\<>;=])/g, '\\$1')}`).join(', ') };
 }
 
-export function createClientCertificateCheck({ ca, previousCas, stores, clock }: {
+export function createClientCertificateCheck({ ca, previousCas, stores, certificates, clock }: {
   ca: CertificateAuthority;
   previousCas: PreviousCas;
   stores: Pick<Stores, 'importedCertificates' | 'requests'>;
+  certificates: Pick<CertificateGateway, 'currentState'>;
   clock: Clock;
 }) {
   const caCertificates = new Map<Profile, Promise<crypto.X509Certificate>>();
@@ -105,7 +107,9 @@ export function createClientCertificateCheck({ ca, previousCas, stores, clock }:
     const problem = await previousCas.problem(signed, await clock());
     if (problem) return { ok: false, refusal: problem.refusal };
     // Revoked or expired in certflow (the previous CA's CRL cannot say so); renewed still serves its successor's pages.
-    const status = (await stores.requests.find(imported.requestId))?.status;
+    const request = await stores.requests.find(imported.requestId);
+    // Reserved: imported a moment ago, before its workflow recorded its first state; the workflow knows.
+    const status = request?.status === 'reserved' ? await certificates.currentState(request) : request?.status;
     if (status === 'revoked' || status === 'expired') return { ok: false, refusal: status };
     if (!status || !rulesOf(status).holdsCertificate) return { ok: false, refusal: 'foreign' };
     return {

@@ -15,3 +15,6 @@ export { createKeyRetrieval, type KeyRetrieval, type PendingDownload } from './k
 export { createCertificateDetails, subjectNamesOf, type CertificateDetails, type SubjectNames } from './certificate-details';
 export { createRenewal, type Renewal } from './renewal';
 export { createClientCertificateCheck, type ClientCertificateCheck, type PresentedCertificate, type CertificateRefusal } from './client-certificate';
+export { createImportGateway, type ImportGateway } from './import-gateway';
+export { submitImport, getImport, registerImportLine, MAX_IMPORT_BYTES, type ImportSubmission, type ImportView, type ValidationReport, type RefusedLine } from './imports';
+export { USER_IMPORT_COLUMNS, ORGANIZATIONAL_UNIT_SEPARATOR } from './import-users';

@@ -4,6 +4,7 @@ import type { MailOutboxStore, SealedSecrets } from '../engines/mail';
 import type { Stores } from '../stores';
 import type { Profile } from '../workflows/definitions';
 import type { CertificateGateway } from './certificate-gateway';
+import type { ImportGateway } from './import-gateway';
 
 /** Business time: the wall clock in production, Temporal's skipped time in tests. */
 export type Clock = () => Date | Promise<Date>;
@@ -12,6 +13,8 @@ export interface DomainDeps {
   stores: Stores;
   /** Every call to a certificate workflow goes through it. */
   certificates: CertificateGateway;
+  /** Starts import workflows and asks their progress. */
+  importWorkflows: ImportGateway;
   ca: CertificateAuthority;
   /** The CAs of each profile before certflow: the migration import and renewal with an imported certificate. */
   previousCas: PreviousCas;

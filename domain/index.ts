@@ -29,3 +29,7 @@ export {
   type PresentedCertificate,
   type CertificateRefusal,
 } from './client-certificate';
+export { createImportGateway, type ImportGateway } from './import-gateway';
+export { submitImport, getImport, registerImportLine, MAX_IMPORT_BYTES, type ImportSubmission, type ImportView, type ValidationReport, type RefusedLine } from './imports';
+export { USER_IMPORT_COLUMNS, ORGANIZATIONAL_UNIT_SEPARATOR } from './import-users';
+export { CERTIFICATE_IMPORT_COLUMNS } from './import-certificates';

@@ -8,6 +8,7 @@ import { subjectNamesOf } from './certificate-details';
 import { businessNow, type DomainDeps } from './deps';
 import { Refusal } from './refusal';
 import { validateRegistration, type Registration } from './register-user';
+import type { FieldError } from './registration-rules';
 import { currentRequest, isProfile } from './request-chain';
 
 /** One certificate to import: the user's registration fields and the certificate (PEM) the previous CA issued them. */
@@ -69,21 +70,21 @@ export async function listPreviousCas(deps: Pick<DomainDeps, 'previousCas'>, pro
 /**
  * The subject must say who the registration says: CN = userId, O = organization and the OUs = organizationalUnits
  * (most specific first). The e-mail addresses and subscriber ID are certflow's registration data and are not compared.
+ * Undefined when they agree; otherwise the registration's field that disagrees.
  */
-function checkSubject(certificate: PreviousCaCertificate, registration: Registration): void {
-  const names = subjectNamesOf(certificate.der);
+export function subjectMismatch(certificate: string | Buffer, registration: Pick<Registration, 'userId' | 'organization' | 'organizationalUnits'>): FieldError | undefined {
+  const names = subjectNamesOf(certificate);
   if (names.commonName !== registration.userId) {
-    throw Refusal.invalid(`the certificate's subject CN=${names.commonName} does not match userId ${registration.userId}`, 'userId');
+    return { field: 'userId', message: `the certificate's subject CN=${names.commonName} does not match userId ${registration.userId}` };
   }
   if (names.organization !== registration.organization) {
-    throw Refusal.invalid(`the certificate's subject O=${names.organization} does not match organization ${registration.organization}`, 'organization');
+    return { field: 'organization', message: `the certificate's subject O=${names.organization} does not match organization ${registration.organization}` };
   }
   if (names.organizationalUnits.join('\u0000') !== registration.organizationalUnits.join('\u0000')) {
-    throw Refusal.invalid(
-      `the certificate's subject OUs ${JSON.stringify(names.organizationalUnits)} do not match organizationalUnits ${JSON.stringify(registration.organizationalUnits)}`,
-      'organizationalUnits',
-    );
+    const message = `the certificate's subject OUs ${JSON.stringify(names.organizationalUnits)} do not match organizationalUnits ${JSON.stringify(registration.organizationalUnits)}`;
+    return { field: 'organizationalUnits', message };
   }
+  return undefined;
 }
 
 /** A user already registered must be the same person in every field; otherwise the import would silently change them. */
@@ -108,7 +109,8 @@ export async function importCertificate(deps: MigrationDeps, input: CertificateI
   if (typeof input.certificatePem !== 'string') throw Refusal.invalid('certificatePem must be a PEM certificate', 'certificatePem');
   const certificate = await refusingPki('certificatePem', () => deps.previousCas.identify(profile, input.certificatePem));
   if (!certificate) throw Refusal.invalid(`the certificate is not signed by a previous CA of profile ${profile}`, 'certificatePem');
-  checkSubject(certificate, input);
+  const mismatch = subjectMismatch(certificate.der, input);
+  if (mismatch) throw Refusal.invalid(mismatch.message, mismatch.field);
 
   const known = await stores.importedCertificates.find(certificate.issuer.fingerprint, certificate.serial);
   if (known) return resume(deps, known, certificate);

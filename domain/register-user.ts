@@ -1,11 +1,11 @@
 // Registration: the user's row, the first request with its enrollment password (hash only), and the certificate workflow.
-import { SubjectValidationError, validateSubject } from '../engines/pki';
 import type { User } from '../stores';
 import { certificateWorkflowId, type Profile } from '../workflows/definitions';
 import { tokyoDay } from '../workflows/time-rules';
 import { businessNow, type DomainDeps } from './deps';
 import { newEnrollmentPassword } from './enrollment-password';
 import { Refusal } from './refusal';
+import { subjectError } from './registration-rules';
 import { startCertificateWorkflow } from './start-certificate';
 
 /** What an admin registers: the user's subject, addresses and profile. */
@@ -20,12 +20,8 @@ export interface RegisteredUser {
 
 /** The registration as it would go into a certificate's subject; a bad field is an `invalid` refusal naming it. */
 export function validateRegistration(registration: Registration): void {
-  try {
-    validateSubject({ ...registration, country: 'JP' });
-  } catch (err) {
-    if (err instanceof SubjectValidationError) throw Refusal.invalid(err.message, err.field);
-    throw err;
-  }
+  const subject = subjectError(registration);
+  if (subject) throw Refusal.invalid(`subject field ${subject.field}: ${subject.message}`, subject.field);
 }
 
 /** The enrollment password is not returned: it reaches the user only through its mail. */

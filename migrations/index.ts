@@ -4,6 +4,7 @@ import * as lifecycle from './20261125_001_lifecycle';
 import * as pki from './20261125_002_pki';
 import * as mail from './20261125_003_mail';
 import * as sharedState from './20261126_004_shared_state';
+import * as imports from './20261126_007_imports';
 import * as migrationImport from './20261126_008_migration_import';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
@@ -13,6 +14,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261125_002_pki', pki],
   ['20261125_003_mail', mail],
   ['20261126_004_shared_state', sharedState],
+  ['20261126_007_imports', imports],
   ['20261126_008_migration_import', migrationImport],
 ];
 

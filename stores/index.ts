@@ -1,6 +1,7 @@
 // The application's stores, built once per process by the composition root and handed to the domain and activities.
 import type { Db } from '../infra/db';
 import { createAuditStore, type AuditStore } from './audit';
+import { createImportStore, type ImportStore } from './imports';
 import { createImportedCertificateStore, type ImportedCertificateStore } from './imported-certificates';
 import { createRequestStore, type RequestStore } from './requests';
 import { createUserStore, type UserStore } from './users';
@@ -10,6 +11,7 @@ export interface Stores {
   requests: RequestStore;
   audit: AuditStore;
   importedCertificates: ImportedCertificateStore;
+  imports: ImportStore;
   /** Runs `work` with stores whose writes commit together or not at all. */
   inTransaction<T>(work: (stores: Omit<Stores, 'inTransaction'>) => Promise<T>): Promise<T>;
 }
@@ -20,6 +22,7 @@ function storesOn(db: Db): Omit<Stores, 'inTransaction'> {
     requests: createRequestStore(db),
     audit: createAuditStore(db),
     importedCertificates: createImportedCertificateStore(db),
+    imports: createImportStore(db),
   };
 }
 
@@ -31,3 +34,4 @@ export type { AuditStore, AuditEvent, AuditOutcome, RecordedAuditEvent } from '.
 export type { RequestStore, IssuanceRequest, RequestFilter, NewRequest } from './requests';
 export type { UserStore, User } from './users';
 export type { ImportedCertificateStore, ImportedCertificateRow } from './imported-certificates';
+export type { ImportStore, ImportRecord, ImportFailure, NewImportLine, PendingImportLine, LineOutcome, FieldProblem } from './imports';

@@ -16,8 +16,9 @@ import { createRateLimitStore } from '../api/web/rate-limit-store';
 import { createWebRouter } from '../api/web/router';
 import { createSessionStore } from '../api/web/session';
 import { createCertificateActivities } from '../activities/certificate-activities';
+import { createImportActivities } from '../activities/import-activities';
 import { createLifecycleMailer } from '../activities/lifecycle-mailer';
-import { createCertificateGateway, type Clock, type DomainDeps } from '../domain';
+import { createCertificateGateway, createImportGateway, registerImportLine, type Clock, type DomainDeps } from '../domain';
 import {
   createMailActivities,
   createMailOutboxStore,
@@ -42,6 +43,7 @@ import type { Logger } from '../infra/logger';
 import { createMetrics, type CertflowMetrics } from '../infra/metrics';
 import { createStores, type Stores } from '../stores';
 import { PROFILES, type CertificateActivities, type Profile } from '../workflows/definitions';
+import type { ImportActivities } from '../workflows/import-definitions';
 import type { Config } from './config';
 
 export interface Runtime {
@@ -53,7 +55,8 @@ export interface Runtime {
   profiles: Record<Profile, CertificateProfile>;
   sealedSecrets: SealedSecrets;
   mailOutbox: MailOutboxStore;
-  activities: CertificateActivities;
+  /** The certificate workflow's and the import workflow's. */
+  activities: CertificateActivities & ImportActivities;
   /** This process's Prometheus registry and certflow's metrics in it (served at /metrics). */
   metrics: CertflowMetrics;
   /** Runs `stop` when the runtime closes, before its database does (timers of what was built on it). */
@@ -97,7 +100,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
     });
     const mailer = createLifecycleMailer({ sendMail: mail.sendMail, profiles, publicUrl: config.publicUrl, tlsPublicUrl: config.tlsPublicUrl });
     const stops: Array<() => void | Promise<void>> = [];
-    return {
+    const runtime: Runtime = {
       config,
       db,
       stores,
@@ -106,7 +109,11 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       profiles,
       sealedSecrets,
       mailOutbox,
-      activities: createCertificateActivities({ requests: stores.requests, users: stores.users, ca, mailer }),
+      activities: {
+        ...createCertificateActivities({ requests: stores.requests, users: stores.users, ca, mailer }),
+        // An import registers its lines by the domain's use cases, over the client of the worker running the activity.
+        ...createImportActivities({ imports: stores.imports, registerLine: (line, client) => registerImportLine(createDomain(runtime, client), line) }),
+      },
       metrics,
       onClose(stop) {
         stops.push(stop);
@@ -117,6 +124,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
         await db.destroy();
       },
     };
+    return runtime;
   } catch (err) {
     await db.destroy();
     throw err;
@@ -128,6 +136,7 @@ export function createDomain(runtime: Runtime, client: Client, clock: Clock = ()
   return {
     stores: runtime.stores,
     certificates: createCertificateGateway({ client, taskQueue: runtime.config.temporal.taskQueue, requests: runtime.stores.requests }),
+    importWorkflows: createImportGateway({ client, taskQueue: runtime.config.temporal.taskQueue }),
     ca: runtime.ca,
     previousCas: runtime.previousCas,
     profiles: runtime.profiles,

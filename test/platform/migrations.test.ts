@@ -40,6 +40,8 @@ forEachDatabase(
           'web_sessions',
           'rate_limit_hits',
           'certificate_authorities',
+          'imports',
+          'import_lines',
           'previous_cas',
           'imported_certificates',
         ]),

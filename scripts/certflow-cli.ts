@@ -14,6 +14,8 @@ const USAGE = `usage: npm run cli -- <command> [arguments] [options]
   show request <requestId>
   list certificates [--status s] [--profile p] [--expiring-before yyyy-mm-dd]   admin
   list failed-mails                                                              admin
+  ca trust-previous <profile> <ca.pem> [--crl file]   admin; a previous CA of the profile (migration import), with its CRL (PEM or DER)
+  ca previous [--profile p]                           admin; the previous CAs and their CRLs
 
 environment: CERTFLOW_API_URL (default http://127.0.0.1:$CERTFLOW_HTTP_PORT or :3000),
              CERTFLOW_API_TOKEN (default: from $CERTFLOW_DATA_DIR/dev-secrets.json, the role the command needs)`;
@@ -21,10 +23,14 @@ environment: CERTFLOW_API_URL (default http://127.0.0.1:$CERTFLOW_HTTP_PORT or :
 type Role = 'support' | 'admin';
 
 interface Call {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   path: string;
   body?: Record<string, unknown>;
+  /** A file sent as it is (a CRL), with its content type. */
+  raw?: { contentType: string; bytes: Buffer };
   role: Role;
+  /** Made with the answer of this call, e.g. the CRL of the CA just registered. */
+  then?: (answer: unknown) => Call;
 }
 
 const enc = encodeURIComponent;
@@ -62,8 +68,38 @@ function callFor(positionals: string[], options: Record<string, string | undefin
       if (options['expiring-before']) query.set('expiringBefore', options['expiring-before']);
       return { method: 'GET', path: `/certificates${query.size ? `?${query}` : ''}`, role: 'admin' };
     }
+    case 'ca': {
+      if (a === 'previous') return { method: 'GET', path: `/previous-cas${options.profile ? `?profile=${enc(options.profile)}` : ''}`, role: 'admin' };
+      if (a !== 'trust-previous') return fail(`ca: say "trust-previous" or "previous"\n\n${USAGE}`);
+      const profile = need(b, '<profile>');
+      const certificatePem = readFile(need(positionals[3], '<ca.pem>'));
+      const crlFile = options.crl;
+      const crl = crlFile === undefined ? undefined : readFile(crlFile);
+      return {
+        method: 'POST',
+        path: '/previous-cas',
+        body: { profile, certificatePem: certificatePem.toString('utf8') },
+        role: 'admin',
+        ...(crl && {
+          then: (ca: unknown) => ({
+            method: 'PUT' as const,
+            path: `/previous-cas/${enc(profile)}/${(ca as { fingerprint: string }).fingerprint}/crl`,
+            raw: { contentType: crl.subarray(0, 11).toString('latin1') === '-----BEGIN ' ? 'application/x-pem-file' : 'application/pkix-crl', bytes: crl },
+            role: 'admin' as const,
+          }),
+        }),
+      };
+    }
     default:
       return fail(USAGE);
+  }
+}
+
+function readFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    return fail(`cannot read ${file}: ${(err as Error).message}`);
   }
 }
 
@@ -78,19 +114,28 @@ function devToken(role: Role): string | undefined {
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { profile: { type: 'string' }, reason: { type: 'string' }, status: { type: 'string' }, 'expiring-before': { type: 'string' }, help: { type: 'boolean' } },
+    options: { profile: { type: 'string' }, reason: { type: 'string' }, crl: { type: 'string' }, status: { type: 'string' }, 'expiring-before': { type: 'string' }, help: { type: 'boolean' } },
   });
   if (values.help || positionals.length === 0) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const call = callFor(positionals, values as Record<string, string | undefined>);
+  let call: Call | undefined = callFor(positionals, values as Record<string, string | undefined>);
   const baseUrl = (process.env.CERTFLOW_API_URL ?? `http://127.0.0.1:${process.env.CERTFLOW_HTTP_PORT ?? 3000}`).replace(/\/$/, '');
   const token = process.env.CERTFLOW_API_TOKEN ?? devToken(call.role) ?? fail('no token: set CERTFLOW_API_TOKEN');
+  while (call) {
+    const body = await send(baseUrl, token, call);
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    call = call.then?.(body);
+  }
+}
+
+async function send(baseUrl: string, token: string, call: Call): Promise<unknown> {
+  const contentType = call.raw?.contentType ?? (call.body ? 'application/json' : undefined);
   const res = await fetch(`${baseUrl}/api/v1${call.path}`, {
     method: call.method,
-    headers: { authorization: `Bearer ${token}`, ...(call.body ? { 'content-type': 'application/json' } : {}) },
-    body: call.body ? JSON.stringify(call.body) : undefined,
+    headers: { authorization: `Bearer ${token}`, ...(contentType ? { 'content-type': contentType } : {}) },
+    body: call.raw ? new Uint8Array(call.raw.bytes) : call.body ? JSON.stringify(call.body) : undefined,
   }).catch((err: Error) => fail(`cannot reach ${baseUrl}: ${(err.cause as Error | undefined)?.message ?? err.message}`));
   const text = await res.text();
   const body = text ? (JSON.parse(text) as unknown) : undefined;
@@ -99,7 +144,7 @@ async function main(): Promise<void> {
     process.stderr.write(`HTTP ${res.status}: ${e?.message ?? text}${e?.field ? ` (field ${e.field})` : ''}\n`);
     process.exit(1);
   }
-  process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  return body;
 }
 
 void main();

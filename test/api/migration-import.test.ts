@@ -1,6 +1,10 @@
 // The migration import through the support API on each database: a bank's previous CA (made here) registered with its
 // CRL, one certificate imported into a request that starts active, the same certificate again answering the same
 // request, and each refusal (foreign issuer, expired, revoked on the previous CRL, subject mismatch) registering nobody.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { CertStatus, statusQuery } from '../../workflows/definitions';
 import { DATABASE_KINDS } from '../support/databases';
@@ -116,5 +120,31 @@ describe.each(DATABASE_KINDS)('the migration import through the support API on %
     const revoked = await stack.call('POST', '/api/v1/users/mig030/revoke', { body: { reason: 'affiliationChanged' } });
     expect(revoked).toMatchObject({ status: 200, body: { requestId: imported.body.requestId, status: { state: 'revoked', revocationReason: 'affiliationChanged' } } });
     await stack.mailsTo('mig030@bank.example.co.jp', 1);
+  });
+
+  it('when an admin runs `ca trust-previous` with a DER CRL, then the CA and its CRL are registered through the API; support is refused', async () => {
+    const other = await createTestPreviousCa('Bank A Second Old CA');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-cli-'));
+    const caFile = path.join(dir, 'ca.pem');
+    const crlFile = path.join(dir, 'ca.crl');
+    fs.writeFileSync(caFile, other.certificatePem);
+    fs.writeFileSync(crlFile, Buffer.from((await other.crl([{ serial: '7fff01' }])).replace(/-----[^-]+-----|\s/g, ''), 'base64'));
+    const cli = (args: string[], token: string) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          path.resolve(__dirname, '../../node_modules/.bin/tsx'),
+          [path.resolve(__dirname, '../../scripts/certflow-cli.ts'), ...args],
+          { env: { ...process.env, CERTFLOW_API_URL: stack.baseUrl, CERTFLOW_API_TOKEN: token } },
+          (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
+        );
+      });
+    expect(await cli(['ca', 'trust-previous', 'nissay', caFile, '--crl', crlFile], stack.tokens.support)).toMatchObject({ code: 1, stderr: expect.stringContaining('HTTP 403') });
+    const done = await cli(['ca', 'trust-previous', 'nissay', caFile, '--crl', crlFile], stack.tokens.admin);
+    expect(done.code).toBe(0);
+    expect(done.stdout).toContain(other.fingerprint);
+    const listed = await cli(['ca', 'previous', '--profile', 'nissay'], stack.tokens.admin);
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ fingerprint: other.fingerprint, crl: expect.objectContaining({ revokedCount: 1 }) })]);
+    expect(await cli(['ca', 'trust-previous', 'nissay', path.join(dir, 'missing.pem')], stack.tokens.admin)).toMatchObject({ code: 2, stderr: expect.stringContaining('cannot read') });
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

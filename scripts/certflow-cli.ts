@@ -29,6 +29,8 @@ const USAGE = `usage: npm run cli -- <command> [arguments] [options]
   operator list                                   admin
   operator password-reset <requestId>             admin; new enrollment password for an operator's request
   audit verify                                    admin; checks the audit trail's hash chain; exit 3 naming the first broken row
+  ca trust-previous <profile> <ca.pem> [--crl file]   admin; a previous CA of the profile (migration import), with its CRL (PEM or DER)
+  ca previous [--profile p]                           admin; the previous CAs and their CRLs
 
 bootstrap: on a fresh install, add the first admin with the admin token from the configuration
            (var/dev-secrets.json under npm start): npm run cli -- operator add admin01 --role admin --email …
@@ -41,11 +43,13 @@ type Role = 'support' | 'admin';
 interface Call {
   /** The operation in the API's OpenAPI document, which also says the role it needs. */
   operationId: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   path: string;
   body?: Record<string, unknown>;
-  /** Bytes sent as they are (a certificate file), instead of a JSON body. */
+  /** Bytes sent as they are (a certificate file, a CRL), instead of a JSON body. */
   raw?: { bytes: Buffer; type: string };
+  /** Made with the answer of this call, e.g. the CRL of the CA just registered. */
+  then?: (answer: unknown) => Call;
 }
 
 const enc = encodeURIComponent;
@@ -90,8 +94,7 @@ function callFor(positionals: string[], options: Record<string, string | undefin
     case 'search':
       return { operationId: 'searchRequests', method: 'GET', path: `/search${queryOf({ ...options, text: need(a, '<text>') }, { text: 'text', field: 'field', status: 'status', profile: 'profile', ...PAGE })}` };
     case 'diagnose': {
-      const file = need(a, '<file>');
-      const bytes = fs.existsSync(file) ? fs.readFileSync(file) : fail(`diagnose: no file ${file}`);
+      const bytes = readFile(need(a, '<file>'));
       // PEM or DER alike: the route reads either from bytes.
       return { operationId: 'diagnoseCertificate', method: 'POST', path: '/diagnose', raw: { bytes, type: 'application/octet-stream' } };
     }
@@ -125,8 +128,37 @@ function callFor(positionals: string[], options: Record<string, string | undefin
     case 'audit':
       if (a === 'verify') return { operationId: 'verifyAuditChain', method: 'GET', path: '/audit/verify' };
       return fail(`audit: say "verify"\n\n${USAGE}`);
+    case 'ca': {
+      if (a === 'previous') return { operationId: 'listPreviousCas', method: 'GET', path: `/previous-cas${queryOf(options, { profile: 'profile' })}` };
+      if (a !== 'trust-previous') return fail(`ca: say "trust-previous" or "previous"\n\n${USAGE}`);
+      const profile = need(b, '<profile>');
+      const certificatePem = readFile(need(positionals[3], '<ca.pem>'));
+      const crl = options.crl === undefined ? undefined : readFile(options.crl);
+      return {
+        operationId: 'trustPreviousCa',
+        method: 'POST',
+        path: '/previous-cas',
+        body: { profile, certificatePem: certificatePem.toString('utf8') },
+        ...(crl && {
+          then: (ca: unknown) => ({
+            operationId: 'setPreviousCaCrl',
+            method: 'PUT' as const,
+            path: `/previous-cas/${enc(profile)}/${(ca as { fingerprint: string }).fingerprint}/crl`,
+            raw: { bytes: crl, type: crl.subarray(0, 11).toString('latin1') === '-----BEGIN ' ? 'application/x-pem-file' : 'application/pkix-crl' },
+          }),
+        }),
+      };
+    }
     default:
       return fail(USAGE);
+  }
+}
+
+function readFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    return fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 
@@ -155,6 +187,7 @@ async function main(): Promise<void> {
       reason: { type: 'string' },
       role: { type: 'string' },
       email: { type: 'string' },
+      crl: { type: 'string' },
       status: { type: 'string' },
       'expiring-before': { type: 'string' },
       field: { type: 'string' },
@@ -174,13 +207,28 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const call = callFor(positionals, values as Record<string, string | undefined>);
+  let call: Call | undefined = callFor(positionals, values as Record<string, string | undefined>);
   const baseUrl = (process.env.CERTFLOW_API_URL ?? `http://127.0.0.1:${process.env.CERTFLOW_HTTP_PORT ?? 3000}`).replace(/\/$/, '');
   const token = process.env.CERTFLOW_API_TOKEN ?? (await devToken(baseUrl, call.operationId)) ?? fail('no token: set CERTFLOW_API_TOKEN');
+  while (call) {
+    const body = await send(baseUrl, token, call);
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    const chain = call.operationId === 'verifyAuditChain' ? (body as { intact: boolean; firstBroken?: { id: number; problem: string } }) : undefined;
+    if (chain && !chain.intact) {
+      // A distinct exit status, so a scheduled check can alert on a broken chain rather than on a failed call.
+      process.stderr.write(`the audit chain is broken at row ${chain.firstBroken?.id}: ${chain.firstBroken?.problem}\n`);
+      process.exit(3);
+    }
+    call = call.then?.(body);
+  }
+}
+
+/** One call of the API; an error answer is printed and exits 1. */
+async function send(baseUrl: string, token: string, call: Call): Promise<unknown> {
   const res = await fetch(`${baseUrl}/api/v1${call.path}`, {
     method: call.method,
     headers: { authorization: `Bearer ${token}`, ...(call.raw ? { 'content-type': call.raw.type } : call.body ? { 'content-type': 'application/json' } : {}) },
-    body: call.raw ? call.raw.bytes : call.body ? JSON.stringify(call.body) : undefined,
+    body: call.raw ? new Uint8Array(call.raw.bytes) : call.body ? JSON.stringify(call.body) : undefined,
   }).catch((err: Error) => fail(`cannot reach ${baseUrl}: ${(err.cause as Error | undefined)?.message ?? err.message}`));
   const text = await res.text();
   const body = text ? (JSON.parse(text) as unknown) : undefined;
@@ -189,13 +237,7 @@ async function main(): Promise<void> {
     process.stderr.write(`HTTP ${res.status}: ${e?.message ?? text}${e?.field ? ` (field ${e.field})` : ''}\n`);
     process.exit(1);
   }
-  process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-  const chain = call.operationId === 'verifyAuditChain' ? (body as { intact: boolean; firstBroken?: { id: number; problem: string } }) : undefined;
-  if (chain && !chain.intact) {
-    // A distinct exit status, so a scheduled check can alert on a broken chain rather than on a failed call.
-    process.stderr.write(`the audit chain is broken at row ${chain.firstBroken?.id}: ${chain.firstBroken?.problem}\n`);
-    process.exit(3);
-  }
+  return body;
 }
 
 void main();

@@ -36,7 +36,7 @@ export const STATE_JA: Record<RequestStatus, string> = {
   expired: '有効期限切れ',
 };
 
-export const KIND_JA: Record<RequestKind, string> = { new: '新規', renewal: '更新', reissue: '再発行' };
+export const KIND_JA: Record<RequestKind, string> = { new: '新規', renewal: '更新', reissue: '再発行', imported: '移行' };
 
 export const REASON_JA: Record<RevocationReason, string> = {
   unspecified: '理由なし (unspecified)',

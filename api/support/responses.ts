@@ -8,7 +8,7 @@ import { component } from './contract';
 import { REQUEST_ID, USER_ID } from './schemas';
 
 // A Record so that a kind added to RequestKind and not here fails to compile.
-const KINDS: Record<RequestKind, true> = { new: true, renewal: true, reissue: true };
+const KINDS: Record<RequestKind, true> = { new: true, renewal: true, reissue: true, imported: true };
 
 const userId = z.string().regex(USER_ID);
 const requestId = z.string().regex(REQUEST_ID);

@@ -1,29 +1,16 @@
 // What the support API accepts, checked with zod; the first problem becomes a 400 that names its field.
 import { z } from 'zod';
-import { PROFILES, REQUEST_STATUSES, REVOCATION_REASONS, USER_PROFILES, type RequestStatus } from '../../workflows/definitions';
+import { fieldName, profileSchema as profile, userIdSchema } from '../../domain/registration-rules';
+import { PROFILES, REQUEST_STATUSES, REVOCATION_REASONS, type RequestStatus } from '../../workflows/definitions';
 import { HttpError } from '../errors';
 
-// Control and format characters would make a DN display something other than what it holds.
-const DN_VALUE = /^[^\p{Cc}\p{Cf}\p{Cs}]+$/u;
-const dnValue = z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').regex(DN_VALUE, 'must not contain control characters');
+// The registration rules are the domain's (a bulk import checks its lines with them too); re-exported for the API.
+export { USER_ID, userIdSchema, registrationSchema } from '../../domain/registration-rules';
+export { certificateImportSchema } from '../../domain/import-certificates';
+import { certificatePemSchema } from '../../domain/import-certificates';
 
-export const USER_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const REQUEST_ID = /^\d{15}$/;
-
-export const userIdSchema = z.string().regex(USER_ID, 'must be 1 to 64 letters, digits, dots, underscores or hyphens');
 export const requestIdSchema = z.string().regex(REQUEST_ID, 'must be 15 digits (yyyymmdd + sequence)');
-/** What the users' routes name: an operator's certificate is managed only through /operators. */
-const profile = z.enum(USER_PROFILES);
-
-export const registrationSchema = z.object({
-  userId: userIdSchema,
-  profile,
-  email: z.email('must be an e-mail address').max(254),
-  idAdminEmail: z.email('must be an e-mail address').max(254),
-  organization: dnValue,
-  organizationalUnits: z.array(dnValue).min(1, 'must list at least one unit').max(10, 'must list at most 10 units'),
-  subscriberId: dnValue,
-});
 
 export const profileChoiceSchema = z.object({ profile: profile.optional() });
 export const revokeSchema = z.object({ reason: z.enum(REVOCATION_REASONS), profile: profile.optional() });
@@ -42,10 +29,6 @@ export const operatorSchema = z.object({
 
 export const failedMailListSchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() });
 
-function fieldName(path: PropertyKey[]): string {
-  return path.reduce<string>((name, part) => (typeof part === 'number' ? `${name}[${part}]` : name ? `${name}.${String(part)}` : String(part)), '');
-}
-
 /** Parses or throws HttpError 400 naming the first bad field (`where` is the field for a missing or non-object body). */
 export function parse<S extends z.ZodType>(schema: S, value: unknown, where = 'body'): z.output<S> {
   const result = schema.safeParse(value ?? {});
@@ -54,3 +37,8 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where = 'b
   const field = fieldName(issue.path) || where;
   throw HttpError.badRequest(`${field}: ${issue.message}`, field);
 }
+
+// ── Migration import (migration-routes.ts) ──
+
+export const previousCaSchema = z.object({ profile, certificatePem: certificatePemSchema });
+export const fingerprintSchema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a SHA-256 fingerprint (64 hex digits)');

@@ -40,7 +40,15 @@ export interface FieldError {
  */
 export function checkRegistration(value: unknown): { registration: RegistrationInput; errors?: undefined } | { errors: FieldError[] } {
   const parsed = registrationSchema.safeParse(value);
-  if (!parsed.success) return { errors: parsed.error.issues.map((issue) => ({ field: fieldName(issue.path) || 'line', message: issue.message })) };
+  if (!parsed.success) {
+    // One reason per field: an empty value also fails the pattern, which says nothing more.
+    const errors = new Map<string, string>();
+    for (const issue of parsed.error.issues) {
+      const field = fieldName(issue.path) || 'line';
+      if (!errors.has(field)) errors.set(field, issue.message);
+    }
+    return { errors: [...errors].map(([field, message]) => ({ field, message })) };
+  }
   const subject = subjectError(parsed.data);
   return subject ? { errors: [subject] } : { registration: parsed.data };
 }

@@ -18,6 +18,7 @@ import {
 } from '../../domain';
 import { audited } from './audit';
 import { authenticate, permits, type ApiToken } from './auth';
+import { createImportRoutes } from './import-routes';
 import {
   certificateListSchema,
   failedMailListSchema,
@@ -60,7 +61,7 @@ export function createSupportRouter(deps: SupportRouterDeps): Router {
     action: string,
     target: (req: Request) => string,
     run: (req: Request, actor: Actor) => Promise<T>,
-    reply: { status: number; body: (result: T) => unknown; detail: (result: T) => Record<string, unknown> },
+    reply: { status: number | ((result: T) => number); body: (result: T) => unknown; detail: (result: T) => Record<string, unknown> },
   ): RequestHandler {
     return async (req, res) => {
       const actor = actorOf(res);
@@ -73,7 +74,7 @@ export function createSupportRouter(deps: SupportRouterDeps): Router {
         },
         detail: reply.detail,
       });
-      res.status(reply.status).json(reply.body(result));
+      res.status(typeof reply.status === 'number' ? reply.status : reply.status(result)).json(reply.body(result));
     };
   }
 
@@ -154,6 +155,7 @@ export function createSupportRouter(deps: SupportRouterDeps): Router {
   api.get('/requests/:requestId', query('support', (req) => getRequest(deps, pathRequestId(req))));
   api.get('/certificates', query('admin', (req) => listCertificates(deps, parse(certificateListSchema, req.query, 'query'))));
   api.get('/mails/failed', query('admin', (req) => listFailedMails(deps, parse(failedMailListSchema, req.query, 'query').limit)));
+  api.use(createImportRoutes(deps, { command, query }));
 
   const router = Router();
   router.use('/api/v1', routePattern('/api/v1'), authenticate(deps.apiTokens), express.json({ limit: '16kb' }), api);

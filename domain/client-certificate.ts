@@ -1,7 +1,7 @@
 // Is the certificate the browser presented one of ours, of this profile, unrevoked and within its validity?
 import crypto from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { CertificateAuthority } from '../engines/pki';
+import type { CertificateAuthority, CertificateStatusReport } from '../engines/pki';
 import type { Profile } from '../workflows/definitions';
 import type { Clock } from './deps';
 import { subjectNamesOf } from './certificate-details';
@@ -40,12 +40,10 @@ function parseNames(raw: Buffer): ParsedPeer['names'] {
   return { ...names, subject: rdns.map(([type, value]) => `${type}=${value!.replace(/([,+"\\<>;=])/g, '\\$1')}`).join(', ') };
 }
 
-export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAuthority; clock: Clock }) {
+/** Each profile's CA certificate, read once and kept (a failed read is retried next time). */
+export function createCaCertificates(ca: Pick<CertificateAuthority, 'caCertificatePem'>): (profile: Profile) => Promise<crypto.X509Certificate> {
   const caCertificates = new Map<Profile, Promise<crypto.X509Certificate>>();
-  // The peer's certificate never changes on a connection: parse it and verify its signature once per socket.
-  const peers = new WeakMap<TLSSocket, ParsedPeer | null>();
-
-  const caOf = (profile: Profile) => {
+  return (profile) => {
     let cert = caCertificates.get(profile);
     if (!cert) {
       cert = ca.caCertificatePem(profile).then((pem) => new crypto.X509Certificate(pem));
@@ -54,6 +52,31 @@ export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAut
     }
     return cert;
   };
+}
+
+/** Signed by this CA: its name as the issuer and its key's signature. */
+export function signedBy(certificate: crypto.X509Certificate, caCertificate: crypto.X509Certificate): boolean {
+  return certificate.checkIssued(caCertificate) && certificate.verify(caCertificate.publicKey);
+}
+
+export type KnownCertificate = Exclude<CertificateStatusReport, { status: 'unknown' }>;
+
+/**
+ * What the portal gate decides from the CA's record of a certificate signed by the profile's CA: revocation first,
+ * then validity at `now`. The one place that rule is written; the gate and the support diagnosis both use it.
+ */
+export function gateVerdict(status: CertificateStatusReport, profile: Profile, now: number): { ok: true; status: KnownCertificate } | { ok: false; refusal: Exclude<CertificateRefusal, 'none'> } {
+  if (status.status === 'unknown' || status.profile !== profile) return { ok: false, refusal: 'foreign' };
+  if (status.status === 'revoked') return { ok: false, refusal: 'revoked' };
+  if (now < status.notBefore.getTime()) return { ok: false, refusal: 'notYetValid' };
+  if (now >= status.notAfter.getTime()) return { ok: false, refusal: 'expired' };
+  return { ok: true, status };
+}
+
+export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAuthority; clock: Clock }) {
+  const caOf = createCaCertificates(ca);
+  // The peer's certificate never changes on a connection: parse it and verify its signature once per socket.
+  const peers = new WeakMap<TLSSocket, ParsedPeer | null>();
 
   function peerOf(socket: TLSSocket): ParsedPeer | null {
     let peer = peers.get(socket);
@@ -68,8 +91,7 @@ export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAut
   async function issuedBy(peer: ParsedPeer, profile: Profile): Promise<boolean> {
     let verdict = peer.issuedBy.get(profile);
     if (verdict === undefined) {
-      const caCert = await caOf(profile);
-      verdict = peer.presented.checkIssued(caCert) && peer.presented.verify(caCert.publicKey);
+      verdict = signedBy(peer.presented, await caOf(profile));
       peer.issuedBy.set(profile, verdict);
     }
     return verdict;
@@ -80,12 +102,9 @@ export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAut
     if (!peer) return { ok: false, refusal: 'none' };
     if (!(await issuedBy(peer, profile))) return { ok: false, refusal: 'foreign' };
     // Revocation is read on every request: a keep-alive connection must not outlive a revocation.
-    const status = await ca.status(peer.serial);
-    if (status.status === 'unknown' || status.profile !== profile) return { ok: false, refusal: 'foreign' };
-    if (status.status === 'revoked') return { ok: false, refusal: 'revoked' };
-    const now = (await clock()).getTime();
-    if (now < status.notBefore.getTime()) return { ok: false, refusal: 'notYetValid' };
-    if (now >= status.notAfter.getTime()) return { ok: false, refusal: 'expired' };
+    const verdict = gateVerdict(await ca.status(peer.serial), profile, (await clock()).getTime());
+    if (!verdict.ok) return verdict;
+    const { status } = verdict;
     return {
       ok: true,
       certificate: {

@@ -2,14 +2,18 @@
 import type { DomainDeps } from './deps';
 import { newEnrollmentPassword } from './enrollment-password';
 import { Refusal } from './refusal';
+import { isUserProfile } from './request-chain';
 
 export async function resetEnrollmentPassword(
   deps: DomainDeps,
   requestId: string,
+  /** An operator's request is reset only by an admin through the operator routes. */
+  options: { operators?: boolean } = {},
 ): Promise<{ requestId: string; userId: string; profile: string; enrollmentPassword: string }> {
   const { users, requests } = deps.stores;
   const request = await requests.find(requestId);
   if (!request) throw Refusal.notFound(`no request ${requestId}`);
+  if (!isUserProfile(request.profile) && !options.operators) throw Refusal.notFound(`no user request ${requestId}`);
   // The projection may lag a transition by an activity; the running workflow knows.
   const state = (await deps.certificates.currentState(request)) ?? request.status;
   if (state !== 'awaitingKeyRetrieval') {

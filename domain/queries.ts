@@ -3,7 +3,7 @@ import type { IssuanceRequest, RequestFilter, User } from '../stores';
 import { rulesOf, type CertificateStatus } from '../workflows/definitions';
 import type { DomainDeps } from './deps';
 import { Refusal } from './refusal';
-import { resolveUser } from './request-chain';
+import { isUserProfile, resolveUser } from './request-chain';
 
 /** A request as support sees it: the password hash never leaves the database. */
 export type RequestView = Omit<IssuanceRequest, 'enrollmentPasswordHash'> & { enrollmentPasswordSet: boolean };
@@ -16,7 +16,7 @@ export type UserView = User & { requests: RequestView[] };
 
 export async function getUser(deps: Pick<DomainDeps, 'stores'>, userId: string, profile?: string): Promise<UserView[]> {
   const { users, requests } = deps.stores;
-  const held = profile === undefined ? await users.findAll(userId) : [await resolveUser(deps.stores, userId, profile)];
+  const held = profile === undefined ? (await users.findAll(userId)).filter((u) => isUserProfile(u.profile)) : [await resolveUser(deps.stores, userId, profile)];
   if (held.length === 0) throw Refusal.notFound(`no user ${userId}`);
   return Promise.all(
     held.map(async (user) => ({ ...user, requests: (await requests.list({ userId, profile: user.profile })).map(requestView) })),

@@ -18,8 +18,11 @@ export interface RegisteredUser {
   workflowId: string;
 }
 
-/** The enrollment password is not returned: it reaches the user only through its mail. */
-export async function registerUser(deps: DomainDeps, registration: Registration): Promise<RegisteredUser> {
+/**
+ * The enrollment password is not returned: it reaches the user only through its mail. An operator's registration
+ * (domain/operators.ts) tells no ID administrator.
+ */
+export async function registerUser(deps: DomainDeps, registration: Registration, options: { notifyIdAdministrator?: boolean } = {}): Promise<RegisteredUser> {
   const { users, requests } = deps.stores;
   const now = await businessNow(deps);
   const subject = subjectError(registration);
@@ -43,7 +46,7 @@ export async function registerUser(deps: DomainDeps, registration: Registration)
   const user = (await users.find(userId, profile))!;
   const started = await startCertificateWorkflow(
     deps,
-    { user, requestId, kind: 'new', enrollmentPassword: password, notifyIdAdministrator: true },
+    { user, requestId, kind: 'new', enrollmentPassword: password, notifyIdAdministrator: options.notifyIdAdministrator ?? true },
     () =>
       deps.stores.inTransaction(async (tx) => {
         await tx.requests.remove(requestId);

@@ -1,6 +1,6 @@
 // Whose request is current: a user's row for a profile, the newest request of its chain, and its renewed predecessors.
 import type { IssuanceRequest, Stores, User } from '../stores';
-import { PROFILES, type Profile, type RevocationReason } from '../workflows/definitions';
+import { OPERATORS_PROFILE, PROFILES, USER_PROFILES, type Profile, type RevocationReason } from '../workflows/definitions';
 import type { Actor, DomainDeps } from './deps';
 import { Refusal } from './refusal';
 
@@ -8,10 +8,17 @@ export function isProfile(value: unknown): value is Profile {
   return typeof value === 'string' && (PROFILES as readonly string[]).includes(value);
 }
 
-/** The user's row for one profile; the profile may be omitted when the user holds only one. */
+export function isUserProfile(value: unknown): value is (typeof USER_PROFILES)[number] {
+  return typeof value === 'string' && (USER_PROFILES as readonly string[]).includes(value);
+}
+
+/**
+ * The user's row for one of the users' profiles; the profile may be omitted when the user holds only one. An
+ * operator's certificate is never a user's: support acting on it would hand an admin's certificate to an agent.
+ */
 export async function resolveUser(stores: Pick<Stores, 'users'>, userId: string, profile: string | undefined): Promise<User> {
-  if (profile !== undefined && !isProfile(profile)) throw Refusal.invalid(`profile must be one of ${PROFILES.join(', ')}`, 'profile');
-  const held = await stores.users.findAll(userId);
+  if (profile !== undefined && !isUserProfile(profile)) throw Refusal.invalid(`profile must be one of ${USER_PROFILES.join(', ')}`, 'profile');
+  const held = (await stores.users.findAll(userId)).filter((u) => u.profile !== OPERATORS_PROFILE);
   const matching = profile === undefined ? held : held.filter((u) => u.profile === profile);
   if (matching.length === 0) throw Refusal.notFound(`no user ${userId}${profile ? ` for profile ${profile}` : ''}`);
   if (matching.length > 1) throw Refusal.invalid(`user ${userId} holds ${held.map((u) => u.profile).join(' and ')}: say which profile`, 'profile');

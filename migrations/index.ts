@@ -4,6 +4,8 @@ import * as lifecycle from './20261125_001_lifecycle';
 import * as pki from './20261125_002_pki';
 import * as mail from './20261125_003_mail';
 import * as sharedState from './20261126_004_shared_state';
+import * as operators from './20261126_005_operators';
+import * as supportSearch from './20261126_006_support_search';
 import * as imports from './20261126_007_imports';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
@@ -13,6 +15,8 @@ const migrations: Array<[string, Migration]> = [
   ['20261125_002_pki', pki],
   ['20261125_003_mail', mail],
   ['20261126_004_shared_state', sharedState],
+  ['20261126_005_operators', operators],
+  ['20261126_006_support_search', supportSearch],
   ['20261126_007_imports', imports],
 ];
 

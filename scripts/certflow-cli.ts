@@ -14,11 +14,18 @@ const USAGE = `usage: npm run cli -- <command> [arguments] [options]
   show request <requestId>
   list certificates [--status s] [--profile p] [--expiring-before yyyy-mm-dd]   admin
   list failed-mails                                                              admin
+  operator add <agentId> --role support|admin --email a   admin; starts the operator's certificate enrollment by mail
+  operator disable <agentId>                      admin; disables the operator and revokes their certificate at once
+  operator list                                   admin
+  operator password-reset <requestId>             admin; new enrollment password for an operator's request
   import users <file.csv> [--register-valid-lines]                                admin; bulk registration:
       header userId,profile,email,idAdminEmail,organization,organizationalUnits,subscriberId
       (units most specific first, separated by ";"), UTF-8 with or without BOM or Shift_JIS, at most 5 MB;
       prints the validation report, then the progress until done. A file with refused lines registers nobody
       unless --register-valid-lines is given; the same file again shows its import's progress
+
+bootstrap: on a fresh install, add the first admin with the admin token from the configuration
+           (var/dev-secrets.json under npm start): npm run cli -- operator add admin01 --role admin --email …
 
 environment: CERTFLOW_API_URL (default http://127.0.0.1:$CERTFLOW_HTTP_PORT or :3000),
              CERTFLOW_API_TOKEN (default: from $CERTFLOW_DATA_DIR/dev-secrets.json, the role the command needs)`;
@@ -67,6 +74,14 @@ function callFor(positionals: string[], options: Record<string, string | undefin
       if (options['expiring-before']) query.set('expiringBefore', options['expiring-before']);
       return { method: 'GET', path: `/certificates${query.size ? `?${query}` : ''}`, role: 'admin' };
     }
+    case 'operator':
+      if (a === 'add') {
+        return { method: 'POST', path: '/operators', body: { agentId: need(b, '<agentId>'), role: need(options.role, '--role'), email: need(options.email, '--email') }, role: 'admin' };
+      }
+      if (a === 'disable') return { method: 'POST', path: `/operators/${enc(need(b, '<agentId>'))}/disable`, role: 'admin' };
+      if (a === 'list') return { method: 'GET', path: '/operators', role: 'admin' };
+      if (a === 'password-reset') return { method: 'POST', path: `/operators/requests/${enc(need(b, '<requestId>'))}/password-reset`, role: 'admin' };
+      return fail(`operator: say "add", "disable", "list" or "password-reset"\n\n${USAGE}`);
     default:
       return fail(USAGE);
   }
@@ -166,6 +181,8 @@ async function main(): Promise<void> {
       profile: { type: 'string' },
       reason: { type: 'string' },
       status: { type: 'string' },
+      role: { type: 'string' },
+      email: { type: 'string' },
       'expiring-before': { type: 'string' },
       'register-valid-lines': { type: 'boolean' },
       help: { type: 'boolean' },

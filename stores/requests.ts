@@ -26,7 +26,8 @@ type Row = Record<string, unknown>;
 const date = (v: unknown) => (v === null || v === undefined ? undefined : new Date(v as string));
 const text = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
 
-const toRequest = (r: Row): IssuanceRequest => ({
+/** A requests row (snake case, dates as the driver returns them) as the domain reads it. */
+export const toRequest = (r: Row): IssuanceRequest => ({
   requestId: String(r.request_id),
   userId: String(r.user_id),
   profile: r.profile as Profile,

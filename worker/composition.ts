@@ -15,7 +15,7 @@ import type { WebDeps } from '../api/web/page-kit';
 import { createRateLimitStore } from '../api/web/rate-limit-store';
 import { createWebRouter } from '../api/web/router';
 import { createSessionStore } from '../api/web/session';
-import { createCertificateActivities } from '../activities/certificate-activities';
+import { createCertificateActivities, type LifecycleMailer } from '../activities/certificate-activities';
 import { createImportActivities } from '../activities/import-activities';
 import { createLifecycleMailer } from '../activities/lifecycle-mailer';
 import { createCertificateGateway, createImportGateway, registerImportLine, type Clock, type DomainDeps } from '../domain';
@@ -48,6 +48,8 @@ export interface Runtime {
   mailOutbox: MailOutboxStore;
   /** The certificate workflow's and the import workflow's. */
   activities: CertificateActivities & ImportActivities;
+  /** The lifecycle mails through the mail engine; the activities send with it, and support's resend too. */
+  mailer: LifecycleMailer;
   /** This process's Prometheus registry and certflow's metrics in it (served at /metrics). */
   metrics: CertflowMetrics;
   /** Runs `stop` when the runtime closes, before its database does (timers of what was built on it). */
@@ -99,6 +101,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       profiles,
       sealedSecrets,
       mailOutbox,
+      mailer,
       activities: {
         ...createCertificateActivities({ requests: stores.requests, users: stores.users, ca, mailer }),
         // An import registers its lines by the domain's use cases, over the client of the worker running the activity.
@@ -131,6 +134,7 @@ export function createDomain(runtime: Runtime, client: Client, clock: Clock = ()
     profiles: runtime.profiles,
     sealedSecrets: runtime.sealedSecrets,
     mailOutbox: runtime.mailOutbox,
+    mailer: runtime.mailer,
     clock,
     dataKey: runtime.config.dataKey,
   };
@@ -199,7 +203,12 @@ export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Prom
     trustProxy: config.http.trustProxy,
   });
   const tlsServer = o.serverCertificate
-    ? await createTlsServer({ ...webDeps, serverCertificate: o.serverCertificate, requestDuration: metrics.httpRequestDuration })
+    ? await createTlsServer({
+        ...webDeps,
+        serverCertificate: o.serverCertificate,
+        requestDuration: metrics.httpRequestDuration,
+        console: { temporalUiUrl: config.temporal.uiUrl, temporalNamespace: config.temporal.namespace },
+      })
     : undefined;
   return { domain, app, tlsServer };
 }

@@ -30,6 +30,7 @@ const schema = z.object({
   CERTFLOW_TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
   CERTFLOW_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   CERTFLOW_TEMPORAL_UI_PORT: port.default(8233),
+  CERTFLOW_TEMPORAL_UI_URL: z.string().url().optional(),
   CERTFLOW_TEMPORAL_TLS_CERT_FILE: file,
   CERTFLOW_TEMPORAL_TLS_KEY_FILE: file,
   CERTFLOW_TEMPORAL_TLS_CA_FILE: file,
@@ -97,6 +98,8 @@ export interface Config {
     address: string;
     namespace: string;
     uiPort: number;
+    /** Base URL of the Temporal Web UI the console links each workflow to (default: the dev server's on uiPort). */
+    uiUrl: string;
     taskQueue: string;
     devServerDbFile: string;
     /** TLS to an existing cluster or Temporal Cloud; unset, plain gRPC. */
@@ -167,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       address: e.CERTFLOW_TEMPORAL_ADDRESS,
       namespace: e.CERTFLOW_TEMPORAL_NAMESPACE,
       uiPort: e.CERTFLOW_TEMPORAL_UI_PORT,
+      uiUrl: (e.CERTFLOW_TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.CERTFLOW_TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
       taskQueue: e.CERTFLOW_TASK_QUEUE,
       devServerDbFile: path.join(dataDir, 'temporal.sqlite'),
       tls: temporalTls,

@@ -4,8 +4,12 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 export const TASK_QUEUE = 'certflow';
 
-export const PROFILES = ['kdanshinnet', 'nissay'] as const;
+export const PROFILES = ['kdanshinnet', 'nissay', 'operators'] as const;
 export type Profile = (typeof PROFILES)[number];
+/** The profiles of the portal's users; `operators` certifies certflow's own support agents and admins (the console). */
+export const USER_PROFILES = ['kdanshinnet', 'nissay'] as const satisfies readonly Profile[];
+export type UserProfile = (typeof USER_PROFILES)[number];
+export const OPERATORS_PROFILE = 'operators' satisfies Profile;
 
 export type RequestKind = 'new' | 'renewal' | 'reissue';
 

@@ -19,6 +19,7 @@ import {
 import { audited } from './audit';
 import { authenticate, permits, type ApiToken } from './auth';
 import { createImportRoutes } from './import-routes';
+import { createOperatorRoutes } from './operator-routes';
 import {
   certificateListSchema,
   failedMailListSchema,
@@ -154,6 +155,7 @@ export function createSupportRouter(deps: SupportRouterDeps): Router {
   api.get('/users/:userId', query('support', (req) => getUser(deps, pathUserId(req), profileChoice(req, {}))));
   api.get('/requests/:requestId', query('support', (req) => getRequest(deps, pathRequestId(req))));
   api.get('/certificates', query('admin', (req) => listCertificates(deps, parse(certificateListSchema, req.query, 'query'))));
+  api.use(createOperatorRoutes(deps));
   api.get('/mails/failed', query('admin', (req) => listFailedMails(deps, parse(failedMailListSchema, req.query, 'query').limit)));
   api.use(createImportRoutes(deps, { command, query }));
 

@@ -1,7 +1,7 @@
 // What the support API accepts, checked with zod; the first problem becomes a 400 that names its field.
 import { z } from 'zod';
-import { fieldName, profileSchema as profile } from '../../domain/registration-rules';
-import { REQUEST_STATUSES, REVOCATION_REASONS, type RequestStatus } from '../../workflows/definitions';
+import { fieldName, profileSchema as profile, userIdSchema } from '../../domain/registration-rules';
+import { PROFILES, REQUEST_STATUSES, REVOCATION_REASONS, type RequestStatus } from '../../workflows/definitions';
 import { HttpError } from '../errors';
 
 // The registration rules are the domain's (a bulk import checks its lines with them too); re-exported for the API.
@@ -15,10 +15,16 @@ export const revokeSchema = z.object({ reason: z.enum(REVOCATION_REASONS), profi
 
 export const certificateListSchema = z.object({
   status: z.enum(REQUEST_STATUSES as [RequestStatus, ...RequestStatus[]]).optional(),
-  profile: profile.optional(),
+  profile: z.enum(PROFILES).optional(),
   expiringBefore: z.union([z.iso.datetime({ offset: true }), z.iso.date()], 'must be an ISO-8601 date or date-time').transform((v) => new Date(v)).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
+export const operatorSchema = z.object({
+  agentId: userIdSchema,
+  role: z.enum(['support', 'admin']),
+  email: z.email('must be an e-mail address').max(254),
+});
+
 export const failedMailListSchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() });
 
 /** Parses or throws HttpError 400 naming the first bad field (`where` is the field for a missing or non-object body). */

@@ -7,6 +7,7 @@ import {
   createKeyRetrieval,
   createRenewal,
   isProfile,
+  isUserProfile,
   Refusal,
   type ClientCertificateCheck,
   type PresentedCertificate,
@@ -23,12 +24,15 @@ import { mountPages, profileParam, type WebDeps } from '../web/page-kit';
 import { consumeFormToken, issueFormToken } from '../web/session';
 import { processingPage, refusalPage, renewalApplyPage, renewalTopPage, resumeListPage } from './pages';
 import type { TlsServerCertificate } from './server-certificate';
+import { createConsoleRouter, type ConsoleSettings } from '../console/router';
 
 export interface TlsDeps extends WebDeps {
   /** The listener's own certificate (ensureTlsServerCertificate). */
   serverCertificate: TlsServerCertificate;
   /** Times every request by route pattern (listener="tls"); without it nothing is timed. */
   requestDuration?: HttpRequestDuration;
+  /** The support console's settings (/console/). */
+  console: ConsoleSettings;
 }
 
 export const RENEWAL_COOKIE = 'certflow.renew';
@@ -38,7 +42,8 @@ export function portalGateRouter(check: ClientCertificateCheck): Router {
   const router = Router();
   router.get('/portal/:profile/', async (req, res) => {
     const profile = req.params.profile;
-    const verdict = isProfile(profile) ? await check(req.socket as TLSSocket, profile) : undefined;
+    // The gate stands for the users' portals: an operator's certificate opens the console, never a portal.
+    const verdict = isUserProfile(profile) ? await check(req.socket as TLSSocket, profile) : undefined;
     res.set('Cache-Control', 'no-store').type('text/plain; charset=utf-8');
     if (!verdict?.ok) return void res.status(403).send('forbidden');
     res.status(200).send(verdict.certificate.subject);
@@ -131,13 +136,14 @@ export function createRenewalRouter(deps: WebDeps, check: ClientCertificateCheck
   return router;
 }
 
-/** The HTTPS server (not yet listening): asks every client for a certificate, naming only certflow's CAs as acceptable. */
+/** The HTTPS server (not yet listening), with the portal gate, the support console and renewal: asks every client for a certificate, naming only certflow's CAs as acceptable. */
 export async function createTlsServer(deps: TlsDeps): Promise<https.Server> {
   const check = createClientCertificateCheck(deps);
   const app = express();
   app.disable('x-powered-by');
   if (deps.requestDuration) app.use(measureRequests(deps.requestDuration, 'tls'));
   app.use(portalGateRouter(check));
+  app.use(createConsoleRouter({ ...deps, ...deps.console }, check));
   app.use(createRenewalRouter(deps, check));
   app.use(notFoundHandler);
   app.use(pageErrorHandler(deps.logger));

@@ -5,6 +5,8 @@ export interface MenuEntry {
   label: string;
   /** Absent: shown as a heading (証明書発行申請…) or as an entry of the manual not offered here. */
   href?: string;
+  /** Shown as a heading whatever its label (the console's menu). */
+  heading?: boolean;
 }
 
 export interface PageOptions {
@@ -15,6 +17,8 @@ export interface PageOptions {
   body: SafeHtml;
   /** Seconds until the page reloads itself (the renewal's processing page). */
   refreshSeconds?: number;
+  /** CSS added after the frame's own (the console's wider tables). */
+  style?: string;
 }
 
 const STYLE = `
@@ -43,7 +47,7 @@ footer{border-top:1px solid #c9d6e3;padding:6px 18px;color:#00467f;font-weight:b
 
 function menuEntry(entry: MenuEntry, headingLabels: ReadonlySet<string>): SafeHtml {
   if (entry.href) return html`<a href="${entry.href}">${entry.label}</a>`;
-  if (headingLabels.has(entry.label)) return html`<div class="heading">${entry.label}</div>`;
+  if (entry.heading || headingLabels.has(entry.label)) return html`<div class="heading">${entry.label}</div>`;
   return html`<span class="off" title="この画面は提供していません">${entry.label}</span>`;
 }
 
@@ -53,7 +57,7 @@ export function page(options: PageOptions): string {
   const refresh = options.refreshSeconds ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}">` : '';
   return html`<!DOCTYPE html>
 <html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-${refresh}<title>${options.title} - Cybertrust Managed PKI</title><style>${new SafeHtml(STYLE)}</style></head>
+${refresh}<title>${options.title} - Cybertrust Managed PKI</title><style>${new SafeHtml(STYLE + (options.style ?? ''))}</style></head>
 <body><header><span class="brand">Cybertrust Managed PKI</span><span>${(options.topLinks ?? []).map((l) => html`<a href="${l.href}">${l.label}</a>`)}</span></header>
 <div class="wrap">${options.menu ? html`<nav>${options.menu.map((m) => menuEntry(m, HEADINGS))}</nav>` : ''}
 <main><h1>${options.title}</h1>

@@ -1,5 +1,6 @@
 // The mail outbox: one row per mail event, written before sending and read on every retry, so each event is mailed once.
 import type { Db } from '../../infra/db';
+import { LIKE_ESCAPED, likePattern } from '../../infra/like';
 import type { MailKind } from './kinds';
 
 export type OutboxStatus = 'pending' | 'sent' | 'failed';
@@ -27,6 +28,12 @@ export interface NewOutboxMail {
   messageId: string;
 }
 
+/**
+ * The key of the one resend of a failed mail: a row of its own (its own attempts, Message-ID and outcome) next to the
+ * refused one, and the same key however often a caller retries, so the outbox's once-per-key rule forbids duplicates.
+ */
+export const resendKeyOf = (key: string): string => `${key}:resend`;
+
 export interface MailOutboxStore {
   get(key: string): Promise<OutboxMail | undefined>;
   /** Writes the pending row unless the key is already there; returns the row as it now stands. */
@@ -39,10 +46,12 @@ export interface MailOutboxStore {
   markFailed(key: string, reason: string): Promise<void>;
   /** A transient failure: the row stays pending and the next attempt may claim it at once. */
   release(key: string, error: string): Promise<void>;
-  /** Mails refused for good (e.g. 550 unknown user), newest first, for the admin to follow up. */
+  /** Mails refused for good (e.g. 550 unknown user) and not resent since, newest first, for the admin to follow up. */
   listFailedMails(options?: { limit?: number }): Promise<OutboxMail[]>;
   /** Rows neither sent nor refused yet: the backlog an operator watches. */
   countPending(): Promise<number>;
+  /** Every mail whose key starts with `prefix` (a workflow's mails: `${workflowId}:`), oldest first. */
+  listByKeyPrefix(prefix: string): Promise<OutboxMail[]>;
 }
 
 interface OutboxRow {
@@ -157,7 +166,20 @@ export function createMailOutboxStore(db: Db, clock: () => Date = () => new Date
     },
 
     async listFailedMails({ limit = 100 } = {}) {
-      const rows = await db<OutboxRow>(table).where({ status: 'failed' }).orderBy('updated_at', 'desc').limit(limit);
+      const rows = await db<OutboxRow>(`${table} as m`)
+        .select('m.*')
+        .where('m.status', 'failed')
+        // A resent mail is followed up already: its resend row (sent, pending, or failed and listed itself) speaks for it.
+        .whereNotExists((q) => q.select(db.raw('1')).from(`${table} as r`).whereRaw(`r.key = m.key || ?`, [resendKeyOf('')]))
+        .orderBy('m.updated_at', 'desc')
+        .limit(limit);
+      return (rows as OutboxRow[]).map(fromRow);
+    },
+
+    async listByKeyPrefix(prefix) {
+      const rows = await db<OutboxRow>(table)
+        .whereRaw(`key ${LIKE_ESCAPED}`, [likePattern(prefix, 'prefix')])
+        .orderBy([{ column: 'created_at', order: 'asc' }, { column: 'key', order: 'asc' }]);
       return (rows as OutboxRow[]).map(fromRow);
     },
 

@@ -1,4 +1,4 @@
-// The two certificate profiles (one CA each) as typed settings; pure data, so workflow code may import it too.
+// The certificate profiles (one CA each) as typed settings; pure data, so workflow code may import it too.
 import type { LifecyclePolicy, Profile } from '../../workflows/definitions';
 
 /** Key algorithms offered for issued (end-user) keys. */
@@ -80,6 +80,11 @@ export function buildProfiles({ publicUrl, overrides = {} }: ProfileSettings): R
       serviceName: '団信ネット（日本生命）',
       mailSubjectPrefix: '【団信ネット（日本生命）】',
       caCommonName: 'Nissay Information Technology Danshinnet Nissay CA',
+    }),
+    operators: make('operators', {
+      serviceName: 'certflow 運用コンソール',
+      mailSubjectPrefix: '【certflow 運用コンソール】',
+      caCommonName: 'Nissay Information Technology certflow Operators CA',
     }),
   };
 }

@@ -9,7 +9,10 @@ const PASSWORD = 'Tokyo-2026!pass';
 const ISSUER_CN: Record<Profile, string> = {
   kdanshinnet: 'Nissay Information Technology KDanshinnet CA',
   nissay: 'Nissay Information Technology Danshinnet Nissay CA',
+  operators: 'Nissay Information Technology certflow Operators CA',
 };
+
+const SERVICE_NAME: Record<Profile, string> = { kdanshinnet: '団信ネット（3社共用）', nissay: '団信ネット（日本生命）', operators: 'certflow 運用コンソール' };
 
 let fixture: PkiFixture;
 
@@ -33,7 +36,7 @@ describe.each(cases)('a $keyAlgorithm certificate of profile $profile', ({ profi
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(fixture.dir, `${profile}-${keyAlgorithm}-`));
-    requestId = `${profile === 'kdanshinnet' ? '2026112500' : '2026112510'}${KEY_ALGORITHMS.indexOf(keyAlgorithm)}0001`;
+    requestId = `20261125${PROFILES.indexOf(profile)}0${KEY_ALGORITHMS.indexOf(keyAlgorithm)}0001`;
     const ca = fixture.authority({ keyAlgorithm });
     const issued = await ca.issue({ requestId, ...subjectOf('emp002', profile), notBefore: NOW, notAfter: THREE_YEARS_LATER });
     serial = issued.serial;
@@ -112,7 +115,7 @@ describe.each(cases)('a $keyAlgorithm certificate of profile $profile', ({ profi
       expect(wrong.stderr + wrong.stdout).toContain('SEC_ERROR_PKCS12_INVALID_MAC');
       const imported = await run('pk12util', ['-i', p12File, '-d', `sql:${nssDir}`, '-W', PASSWORD]);
       expect(imported.stdout + imported.stderr).toContain('PKCS12 IMPORT SUCCESSFUL');
-      const nickname = `emp002 (${profile === 'kdanshinnet' ? '団信ネット（3社共用）' : '団信ネット（日本生命）'})`;
+      const nickname = `emp002 (${SERVICE_NAME[profile]})`;
       const list = await run('certutil', ['-L', '-d', `sql:${nssDir}`]);
       expect(list.stdout).toMatch(new RegExp(`${nickname.replace(/[()（）]/g, '\\$&')}\\s+u,u,u`));
       // certutil folds long lines; unfold them before matching.

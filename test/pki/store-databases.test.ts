@@ -252,7 +252,7 @@ forEachDatabase(
         expect(await second.caCertificatePem(profile)).toBe(pem);
         expect((await createPkiStore(database.db).findCa(profile))!.certificatePem).toBe(pem);
         // What one signs, the other's CA certificate verifies: one CA, not two with the same name.
-        const issued = await second.issue({ requestId: `2026112500${profile === 'nissay' ? 1 : 2}0001`, ...subjectOf('emp501', profile), notBefore: NOW, notAfter: THREE_YEARS_LATER });
+        const issued = await second.issue({ requestId: `2026112500${PROFILES.indexOf(profile) + 1}0001`, ...subjectOf('emp501', profile), notBefore: NOW, notAfter: THREE_YEARS_LATER });
         const caFile = write(caDir, `${database.kind}-${profile}-ca.pem`, pem);
         const leafFile = write(caDir, `${database.kind}-${profile}-leaf.pem`, issued.certificatePem);
         expect((await run('openssl', ['verify', '-CAfile', caFile, leafFile])).stdout).toContain(': OK');
@@ -288,7 +288,7 @@ forEachDatabase(
         expect(await createPkiStore(database.db).findCa('kdanshinnet')).toBeUndefined();
 
         const authority = authorityOver(database.db, legacyDir);
-        expect(await authority.ensureCas(NOW)).toEqual({ created: ['nissay'], imported: ['kdanshinnet'] });
+        expect(await authority.ensureCas(NOW)).toEqual({ created: ['nissay', 'operators'], imported: ['kdanshinnet'] });
         const stored = (await createPkiStore(database.db).findCa('kdanshinnet'))!;
         expect(stored.certificatePem).toBe(files.certificatePem);
         expect(stored.encryptedKeyPem).toBe(files.keyPem);

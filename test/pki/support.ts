@@ -49,7 +49,7 @@ export async function createPkiFixture(name: string): Promise<PkiFixture> {
         caDir,
         caPassphrase: CA_PASSPHRASE,
         dataKey,
-        profiles: buildProfiles({ publicUrl: 'https://certflow.example.jp', overrides: { kdanshinnet: overrides, nissay: overrides } }),
+        profiles: buildProfiles({ publicUrl: 'https://certflow.example.jp', overrides: { kdanshinnet: overrides, nissay: overrides, operators: overrides } }),
       }),
     async emptyStore() {
       const other = createDb({ client: 'sqlite', connection: path.join(dir, `empty-${others.length}.sqlite`) });

@@ -40,6 +40,7 @@ forEachDatabase(
           'web_sessions',
           'rate_limit_hits',
           'certificate_authorities',
+          'operators',
           'imports',
           'import_lines',
         ]),

@@ -45,6 +45,17 @@ export function installAutoSelectPolicy(tlsUrl: string, issuerCommonName: string
   return () => fs.rmSync(file, { force: true });
 }
 
+/** Several AutoSelectCertificateForUrls rules at once, e.g. one client certificate per host name of the same listener. */
+export function installAutoSelectPolicies(rules: Array<{ url: string; issuerCommonName: string; subjectCommonName?: string }>): () => void {
+  fs.mkdirSync(POLICY_DIR, { recursive: true });
+  const file = path.join(POLICY_DIR, `certflow-test-${process.pid}.json`);
+  const encoded = rules.map((r) =>
+    JSON.stringify({ pattern: r.url, filter: { ISSUER: { CN: r.issuerCommonName }, ...(r.subjectCommonName ? { SUBJECT: { CN: r.subjectCommonName } } : {}) } }),
+  );
+  fs.writeFileSync(file, JSON.stringify({ AutoSelectCertificateForUrls: encoded }));
+  return () => fs.rmSync(file, { force: true });
+}
+
 export async function launchChromium(home = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-chromium-home-'))): Promise<TestBrowser> {
   const nssDb = fs.existsSync(path.join(home, '.pki', 'nssdb')) ? path.join(home, '.pki', 'nssdb') : createNssDb(home);
   const browser = await chromium.launch({

@@ -34,7 +34,11 @@ export interface WebHarness {
 }
 
 
-export async function startWebHarness(options: Partial<Pick<WebDeps, 'idleTimeoutMs' | 'lockout' | 'loginAttemptsPerMinute'>> = {}): Promise<WebHarness> {
+export async function startWebHarness(
+  options: Partial<Pick<WebDeps, 'idleTimeoutMs' | 'lockout' | 'loginAttemptsPerMinute'>> = {},
+  /** More CERTFLOW_* settings (e.g. API tokens for a test that also drives the support API). */
+  settings: Record<string, string> = {},
+): Promise<WebHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-web-'));
   const mailbox = await startTestMailbox();
   const env = await createTimeSkippingEnv();
@@ -51,6 +55,7 @@ export async function startWebHarness(options: Partial<Pick<WebDeps, 'idleTimeou
     CERTFLOW_PUBLIC_URL: `http://localhost:${httpPort}`,
     CERTFLOW_TLS_PUBLIC_URL: `https://localhost:${tlsPort}`,
     CERTFLOW_LOG_LEVEL: 'silent',
+    ...settings,
   });
   const runtime = await createRuntime(config);
   const worker = await createCertflowWorker({ connection: env.nativeConnection, taskQueue: config.temporal.taskQueue, activities: runtime.activities });

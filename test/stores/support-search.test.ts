@@ -1,0 +1,129 @@
+// The support console's finds and lists on every supported database: exact and partial matches, wildcards taken
+// literally, filters, paging, expiry and waiting lists, the audit trail's filters and a workflow's mails by key prefix.
+import { createMailOutboxStore } from '../../engines/mail';
+import { createStores, type Stores } from '../../stores';
+import type { RequestSnapshot } from '../../workflows/definitions';
+import { forEachDatabase } from '../support/databases';
+
+const T0 = new Date('2026-11-01T00:00:00Z');
+const at = (days: number) => new Date(T0.getTime() + days * 86_400_000);
+
+async function seed(stores: Stores, userId: string, o: { profile?: 'kdanshinnet' | 'nissay'; email?: string; organization?: string; requestId: string; createdDay: number; snapshot?: Omit<RequestSnapshot, 'requestId' | 'guideExpiresAt'> }) {
+  const profile = o.profile ?? 'kdanshinnet';
+  if (!(await stores.users.find(userId, profile))) {
+    await stores.users.insert({
+      userId,
+      profile,
+      email: o.email ?? `${userId}@bank.example.co.jp`,
+      idAdminEmail: 'id-admin@bank.example.co.jp',
+      organization: o.organization ?? 'sampleCompany',
+      organizationalUnits: ['div1'],
+      subscriberId: `S-${userId}`,
+      createdAt: at(o.createdDay),
+      currentRequestId: o.requestId,
+    });
+  }
+  await stores.requests.insert({ requestId: o.requestId, userId, profile, kind: 'new', workflowId: `certificate-${profile}-${o.requestId}` }, at(o.createdDay));
+  if (o.snapshot) await stores.requests.applySnapshot({ requestId: o.requestId, guideExpiresAt: at(o.createdDay + 30).toISOString(), ...o.snapshot }, at(o.createdDay));
+}
+
+const page = { limit: 50, offset: 0 };
+const ids = (rows: Array<{ requestId: string }>) => rows.map((r) => r.requestId);
+
+forEachDatabase('the support search store', (database) => {
+  let stores: Stores;
+  beforeAll(async () => {
+    stores = createStores(database.db);
+    await seed(stores, 'emp001', { requestId: '202611010000001', createdDay: 0, email: 'Taro.Yamada@Bank.example.co.jp', organization: '日本生命 営業部',
+      snapshot: { state: 'active', serial: '0a1b2c3d', notBefore: at(1).toISOString(), notAfter: at(40).toISOString() } });
+    await seed(stores, 'emp001', { requestId: '202611010000002', createdDay: 1, profile: 'nissay', snapshot: { state: 'awaitingKeyRetrieval' } });
+    await seed(stores, 'emp_01', { requestId: '202611010000003', createdDay: 2, email: 'x_y@bank.example.co.jp', organization: '100% Bank',
+      snapshot: { state: 'renewed', serial: 'ff00', notBefore: at(2).toISOString(), notAfter: at(10).toISOString() } });
+    await seed(stores, 'emp002', { requestId: '202611010000004', createdDay: 3, organization: 'Other Corp', snapshot: { state: 'keyReady', serial: 'ee01', notAfter: at(5).toISOString() } });
+    await seed(stores, 'emp003', { requestId: '202611010000005', createdDay: 4, snapshot: { state: 'expired', serial: 'dd02', notAfter: at(3).toISOString() } });
+  });
+
+  test('when searching by an ID or a serial, then only the exact value matches, and the row carries the user fields', async () => {
+    expect(await stores.search.searchRequests({ ...page, text: '202611010000001', field: 'requestId' })).toEqual([
+      {
+        userId: 'emp001', profile: 'kdanshinnet', requestId: '202611010000001', kind: 'new', status: 'active', serial: '0a1b2c3d',
+        notBefore: at(1), notAfter: at(40), guideExpiresAt: at(30), createdAt: at(0), email: 'Taro.Yamada@Bank.example.co.jp', organization: '日本生命 営業部',
+      },
+    ]);
+    expect(ids(await stores.search.searchRequests({ ...page, text: '20261101000000', field: 'requestId' }))).toEqual([]);
+    expect(ids(await stores.search.searchRequests({ ...page, text: 'emp001', field: 'userId' }))).toEqual(['202611010000002', '202611010000001']);
+    expect(ids(await stores.search.searchRequests({ ...page, text: 'emp00', field: 'userId' }))).toEqual([]);
+    expect(ids(await stores.search.searchRequests({ ...page, text: '0A:1B:2C:3D', field: 'serial' }))).toEqual(['202611010000001']);
+    expect(ids(await stores.search.searchRequests({ ...page, text: '0a1b', field: 'serial' }))).toEqual([]);
+  });
+
+  test('when searching by mail or organisation, then the mail matches by its start and the organisation anywhere, ignoring case', async () => {
+    expect(ids(await stores.search.searchRequests({ ...page, text: 'taro.yamada@bank', field: 'email' }))).toEqual(['202611010000001']);
+    expect(ids(await stores.search.searchRequests({ ...page, text: 'yamada', field: 'email' }))).toEqual([]);
+    expect(ids(await stores.search.searchRequests({ ...page, text: '営業', field: 'organization' }))).toEqual(['202611010000001']);
+    expect(ids(await stores.search.searchRequests({ ...page, text: 'other corp', field: 'organization' }))).toEqual(['202611010000004']);
+  });
+
+  test('when the text holds LIKE wildcards, then they match only themselves', async () => {
+    expect(ids(await stores.search.searchRequests({ ...page, text: '%', field: 'organization' }))).toEqual(['202611010000003']);
+    expect(ids(await stores.search.searchRequests({ ...page, text: 'x_y', field: 'email' }))).toEqual(['202611010000003']);
+    expect(ids(await stores.search.searchRequests({ ...page, text: 'x%', field: 'email' }))).toEqual([]);
+    expect(ids(await stores.search.searchRequests({ ...page, text: '_', field: 'email' }))).toEqual([]);
+    expect(ids(await stores.search.searchRequests({ ...page, text: '\\', field: 'organization' }))).toEqual([]);
+  });
+
+  test('when no field is named, then every field is searched; status, profile and paging narrow the result', async () => {
+    expect(ids(await stores.search.searchRequests({ ...page, text: 'ff00' }))).toEqual(['202611010000003']);
+    expect(ids(await stores.search.searchRequests({ ...page, text: 'emp001' }))).toEqual(['202611010000002', '202611010000001']);
+    expect(ids(await stores.search.searchRequests({ ...page, text: 'emp001', status: 'active' }))).toEqual(['202611010000001']);
+    expect(ids(await stores.search.searchRequests({ ...page, text: 'emp001', profile: 'nissay' }))).toEqual(['202611010000002']);
+    expect(ids(await stores.search.searchRequests({ text: 'emp', limit: 2, offset: 0 }))).toEqual(['202611010000005', '202611010000004']);
+    expect(ids(await stores.search.searchRequests({ text: 'emp001', limit: 1, offset: 1 }))).toEqual(['202611010000001']);
+  });
+
+  test('when listing expiring and waiting requests, then status and date bounds apply, in date order', async () => {
+    const serving = ['active', 'renewed'] as const;
+    expect(ids(await stores.search.expiring({ ...page, statuses: serving, notAfterBy: at(40) }))).toEqual(['202611010000003', '202611010000001']);
+    expect(ids(await stores.search.expiring({ ...page, statuses: serving, notAfterBy: at(39) }))).toEqual(['202611010000003']);
+    expect(ids(await stores.search.expiring({ ...page, statuses: serving, notAfterBy: at(40), profile: 'nissay' }))).toEqual([]);
+    const waiting = ['awaitingKeyRetrieval', 'keyReady'] as const;
+    expect(ids(await stores.search.waitingSince({ ...page, statuses: waiting, createdBy: at(3) }))).toEqual(['202611010000002', '202611010000004']);
+    expect(ids(await stores.search.waitingSince({ ...page, statuses: waiting, createdBy: at(2) }))).toEqual(['202611010000002']);
+  });
+
+  test('when the audit trail is searched, then agent, action, exact or prefix target and the date range filter it, newest first', async () => {
+    const e = (agent: string, action: string, target: string) => ({ agent, role: 'support', action, target, outcome: 'ok' as const });
+    await stores.audit.record(e('sato', 'reissue', 'user:emp001'), at(1));
+    await stores.audit.record(e('sato', 'revoke', 'user:emp001/nissay'), at(2));
+    await stores.audit.record(e('tanaka', 'reissue', 'request:202611010000001'), at(3));
+    await stores.audit.record(e('tanaka', 'unlock', 'user:emp0%'), at(4));
+    const search = async (f: Parameters<Stores['audit']['search']>[0]) => (await stores.audit.search(f)).map((x) => `${x.agent} ${x.action} ${x.target}`);
+
+    expect(await search(page)).toEqual(['tanaka unlock user:emp0%', 'tanaka reissue request:202611010000001', 'sato revoke user:emp001/nissay', 'sato reissue user:emp001']);
+    expect(await search({ ...page, agent: 'sato' })).toEqual(['sato revoke user:emp001/nissay', 'sato reissue user:emp001']);
+    expect(await search({ ...page, action: 'reissue' })).toEqual(['tanaka reissue request:202611010000001', 'sato reissue user:emp001']);
+    expect(await search({ ...page, targets: [{ value: 'user:emp001' }] })).toEqual(['sato reissue user:emp001']);
+    expect(await search({ ...page, targets: [{ value: 'user:emp001', prefix: true }] })).toEqual(['sato revoke user:emp001/nissay', 'sato reissue user:emp001']);
+    expect(await search({ ...page, targets: [{ value: 'user:emp0%', prefix: true }] })).toEqual(['tanaka unlock user:emp0%']);
+    expect(await search({ ...page, targets: [{ value: 'user:emp001' }, { value: 'request:202611010000001' }] })).toEqual(['tanaka reissue request:202611010000001', 'sato reissue user:emp001']);
+    expect(await search({ ...page, targets: [] })).toEqual([]);
+    expect(await search({ ...page, from: at(2), to: at(4) })).toEqual(['tanaka reissue request:202611010000001', 'sato revoke user:emp001/nissay']);
+    expect(await search({ limit: 1, offset: 1 })).toEqual(['tanaka reissue request:202611010000001']);
+  });
+
+  test('when a workflow\'s mails are listed by key prefix, then only its keys come back, oldest first, wildcards literal', async () => {
+    let now = T0;
+    const outbox = createMailOutboxStore(database.db, () => now);
+    const mail = (key: string) => ({ key, kind: 'acquisitionGuide' as const, recipient: 'a@b.example', subject: 's', messageId: `<${key}@x>` });
+    await outbox.enqueue(mail('certificate-kdanshinnet-202611010000001:acquisition-guide'));
+    now = at(1);
+    await outbox.enqueue(mail('certificate-kdanshinnet-202611010000001:enrollment-password'));
+    await outbox.enqueue(mail('certificate-kdanshinnet-2026110100000011:acquisition-guide'));
+    await outbox.enqueue(mail('certificate-kdanshinnet-202611010000002:acquisition-guide'));
+    expect((await outbox.listByKeyPrefix('certificate-kdanshinnet-202611010000001:')).map((m) => m.key)).toEqual([
+      'certificate-kdanshinnet-202611010000001:acquisition-guide',
+      'certificate-kdanshinnet-202611010000001:enrollment-password',
+    ]);
+    expect(await outbox.listByKeyPrefix('certificate-kdanshinnet-20261101000000_:')).toEqual([]);
+  });
+});

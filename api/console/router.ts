@@ -8,6 +8,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, type WebDeps } from '../web/page-kit';
 import { idleTimeout, sessions } from '../web/session';
 import { mountConsoleActions } from './actions';
 import { authenticateOperator } from './auth';
+import { mountImportPages } from './import-pages';
 import { CONSOLE_BASE, consoleErrorMessage, sendConsolePage, type ConsoleDeps } from './kit';
 
 export type { ConsoleDeps, ConsoleSettings } from './kit';
@@ -19,12 +20,14 @@ export const CONSOLE_COOKIE = 'certflow.console';
 export function createConsoleRouter(deps: ConsoleDeps, check: ClientCertificateCheck): Router {
   const idleTimeoutMs = deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const pages = Router();
-  pages.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 20 }));
   pages.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     res.set('X-Frame-Options', 'DENY');
     next();
   });
+  // Before the console's body parser: the upload carries a file of up to 5 MB.
+  mountImportPages(pages, deps);
+  pages.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 20 }));
   mountConsolePages(pages, deps);
   mountConsoleActions(pages, deps);
   pages.use((_req, res) => sendConsolePage(res, 404, 'ページが見つかりません', errorBox('このページはありません。')));

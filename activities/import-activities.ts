@@ -21,9 +21,11 @@ export type LineRegistrar = (line: LineRegistration, client: Client) => Promise<
 export interface ImportActivityDeps {
   imports: ImportStore;
   registerLine: LineRegistrar;
+  /** Lines of a batch registered at once (default 4): a registration mostly waits for argon2, the database and Temporal. */
+  lanes?: number;
 }
 
-export function createImportActivities({ imports, registerLine }: ImportActivityDeps): ImportActivities {
+export function createImportActivities({ imports, registerLine, lanes = 4 }: ImportActivityDeps): ImportActivities {
   async function progressOf(importId: string): Promise<ImportProgress> {
     const progress = await imports.progress(importId);
     if (!progress) throw ApplicationFailure.nonRetryable(`unknown import ${importId}`, 'UnknownImport');
@@ -40,13 +42,23 @@ export function createImportActivities({ imports, registerLine }: ImportActivity
     async registerImportBatch({ importId, batchSize }) {
       const context = Context.current();
       const { kind } = await progressOf(importId);
-      for (const line of await imports.nextLines(importId, batchSize)) {
-        context.cancellationSignal.throwIfAborted();
-        await imports.claimLine(importId, line.lineNo);
-        const outcome = await registerLine({ kind, payload: line.payload, resumed: line.status === 'registering' }, context.client);
-        await imports.finishLine(importId, line.lineNo, outcome);
-        context.heartbeat(line.lineNo);
-      }
+      const lines = await imports.nextLines(importId, batchSize);
+      let next = 0;
+      let failed = false;
+      const lane = async () => {
+        // After a failure no lane takes another line: the retry starts from the first unfinished one.
+        while (next < lines.length && !failed) {
+          const line = lines[next++]!;
+          context.cancellationSignal.throwIfAborted();
+          await imports.claimLine(importId, line.lineNo);
+          const outcome = await registerLine({ kind, payload: line.payload, resumed: line.status === 'registering' }, context.client);
+          await imports.finishLine(importId, line.lineNo, outcome);
+          context.heartbeat(line.lineNo);
+        }
+      };
+      const settled = await Promise.allSettled(Array.from({ length: Math.min(lanes, lines.length) }, () => lane().catch((err) => { failed = true; throw err; })));
+      const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (rejected) throw rejected.reason;
       return progressOf(importId);
     },
 

@@ -1,7 +1,7 @@
 // What a registration must be, checked with zod: the support API's body and each line of a bulk import use these rules.
 import { z } from 'zod';
 import { SubjectValidationError, validateSubject } from '../engines/pki';
-import { PROFILES } from '../workflows/definitions';
+import { USER_PROFILES } from '../workflows/definitions';
 
 // Control and format characters would make a DN display something other than what it holds.
 const DN_VALUE = /^[^\p{Cc}\p{Cf}\p{Cs}]+$/u;
@@ -10,7 +10,8 @@ const dnValue = z.string().min(1, 'must not be empty').max(64, 'must be at most 
 export const USER_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export const userIdSchema = z.string().regex(USER_ID, 'must be 1 to 64 letters, digits, dots, underscores or hyphens');
-export const profileSchema = z.enum(PROFILES);
+/** The users' profiles: an operator's certificate is managed only through /operators. */
+export const profileSchema = z.enum(USER_PROFILES);
 
 export const registrationSchema = z.object({
   userId: userIdSchema,
@@ -40,7 +41,15 @@ export interface FieldError {
  */
 export function checkRegistration(value: unknown): { registration: RegistrationInput; errors?: undefined } | { errors: FieldError[] } {
   const parsed = registrationSchema.safeParse(value);
-  if (!parsed.success) return { errors: parsed.error.issues.map((issue) => ({ field: fieldName(issue.path) || 'line', message: issue.message })) };
+  if (!parsed.success) {
+    // One reason per field: an empty value also fails the pattern, which says nothing more.
+    const errors = new Map<string, string>();
+    for (const issue of parsed.error.issues) {
+      const field = fieldName(issue.path) || 'line';
+      if (!errors.has(field)) errors.set(field, issue.message);
+    }
+    return { errors: [...errors].map(([field, message]) => ({ field, message })) };
+  }
   const subject = subjectError(parsed.data);
   return subject ? { errors: [subject] } : { registration: parsed.data };
 }

@@ -1,6 +1,6 @@
 // Bearer tokens from configuration, each with a role; compared in constant time so a guess learns nothing from timing.
 import crypto from 'node:crypto';
-import type { RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import type { Actor } from '../../domain';
 import { HttpError } from '../errors';
 
@@ -32,11 +32,4 @@ export function authenticate(tokens: ApiToken[]): RequestHandler {
 /** admin may do everything support may. */
 export function permits(actor: Actor, role: Actor['role']): boolean {
   return role === 'support' || actor.role === 'admin';
-}
-
-/** The caller authenticate() found. */
-export const actorOf = (res: Response): Actor => res.locals.actor as Actor;
-
-export function requireRole(actor: Actor, role: Actor['role']): void {
-  if (!permits(actor, role)) throw HttpError.forbidden(`this action needs the ${role} role; ${actor.agent} has ${actor.role}`);
 }

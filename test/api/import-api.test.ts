@@ -15,15 +15,8 @@ describe('bulk registration through the API on sqlite', () => {
   }, 180_000);
   afterAll(async () => { await stack?.close(); });
 
-  async function upload(file: Buffer | string, { query = '', token = stack.tokens.admin, contentType = 'text/csv', kind = 'users' } = {}) {
-    const res = await fetch(`${stack.baseUrl}/api/v1/imports/${kind}${query}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
-      body: file,
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const upload = (file: Buffer | string, { query = '', token = stack.tokens.admin, contentType = 'text/csv', kind = 'users' } = {}) =>
+    stack.call('POST', `/api/v1/imports/${kind}${query}`, { token, raw: file, contentType });
   const count = async (table: string) => Number((await stack.runtime.db(table).count({ n: '*' }))[0]!.n);
   const finished = (importId: string) =>
     eventually(async () => {

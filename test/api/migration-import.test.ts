@@ -30,11 +30,7 @@ describe.each(DATABASE_KINDS)('the migration import through the support API on %
   });
 
   const putCrl = (fingerprint: string, pem: string, token = stack.tokens.admin) =>
-    fetch(`${stack.baseUrl}/api/v1/previous-cas/kdanshinnet/${fingerprint}/crl`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-pem-file' },
-      body: pem,
-    }).then(async (res) => ({ status: res.status, body: await res.json() }));
+    stack.call('PUT', `/api/v1/previous-cas/kdanshinnet/${fingerprint}/crl`, { token, raw: pem, contentType: 'application/x-pem-file' });
   const importOne = (userId: string, certificatePem: string, overrides: Record<string, unknown> = {}) =>
     stack.call('POST', '/api/v1/imports/certificate', { body: { ...registration(userId), certificatePem, ...overrides } });
 

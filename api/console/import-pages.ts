@@ -1,8 +1,20 @@
-// The console's bulk registration: upload a CSV, read its validation report, confirm "register the valid lines",
-// and follow the import's progress — read from the database, so a reload (or a worker restart) loses nothing.
+// The console's imports from a CSV file — bulk registration (`users`) and the migration import of existing certificates
+// (`certificates`): upload, read the validation report, confirm "register the valid lines", and follow the import's
+// progress — read from the database, so a reload (or a worker restart) loses nothing.
+import crypto from 'node:crypto';
 import express, { type Request, type Router } from 'express';
-import { getImport, MAX_IMPORT_BYTES, submitImport, type ImportView, type RefusedLine, type ValidationReport } from '../../domain';
-import { importId as importIdOf } from '../../workflows/import-definitions';
+import {
+  CERTIFICATE_IMPORT_COLUMNS,
+  getImport,
+  MAX_IMPORT_BYTES,
+  ORGANIZATIONAL_UNIT_SEPARATOR,
+  submitImport,
+  USER_IMPORT_COLUMNS,
+  type ImportView,
+  type RefusedLine,
+  type ValidationReport,
+} from '../../domain';
+import { IMPORT_KINDS, importId as importIdOf, type ImportKind } from '../../workflows/import-definitions';
 import { HttpError } from '../errors';
 import { audited } from '../support/audit';
 import { permits } from '../support/auth';
@@ -11,17 +23,28 @@ import { errorBox, formToken } from '../web/layout';
 import { consumeFormToken, issueFormToken } from '../web/session';
 import { consoleErrorMessage, consolePath, operatorOf, ROLE_JA, sendConsolePage, table, when, type ConsoleDeps } from './kit';
 import { CONSOLE_SCRIPT_PATH } from './script';
-import crypto from 'node:crypto';
 
 const TITLE = 'CSVファイルからの一括登録';
 const ENCODING_JA: Record<string, string> = { 'utf-8': 'UTF-8', 'utf-8-bom': 'UTF-8（BOM付き）', shift_jis: 'Shift_JIS' };
 const importHref = (importId: string) => consolePath(`/imports/${importId}`);
 
-function uploadForm(req: Request): SafeHtml {
-  // The file is read in the browser into the form (base64), as the diagnosis page does, so one urlencoded POST carries it.
-  return html`<form method="post" action="${consolePath('/imports/users')}" id="upload">${formToken(issueFormToken(req))}
-<p>1行目は見出し行 <code>userId,profile,email,idAdminEmail,organization,organizationalUnits,subscriberId</code>、2行目から1行に1ユーザです。
-組織単位（organizationalUnits）は下位から順に「;」で区切ります（例：<code>div1-1-1;div1-1;div1</code>）。
+const KIND_JA: Record<ImportKind, string> = { users: '利用者の一括登録', certificates: '既存の証明書の移行（前の認証局が発行した証明書）' };
+const KIND_HELP: Record<ImportKind, SafeHtml> = {
+  users: html`見出し行 <code>${USER_IMPORT_COLUMNS.join(',')}</code>、2行目から1行に1ユーザです。`,
+  certificates: html`見出し行 <code>${CERTIFICATE_IMPORT_COLUMNS.join(',')}</code>、2行目から1行に1枚の証明書です。
+certificatePem には前の認証局が発行した証明書（PEM）を「"」で囲んで入れます。前の認証局は先に登録します（<code>npm run cli -- ca trust-previous</code>）。
+取り込んだ証明書は有効のまま引き継がれ、更新（TLSクライアント認証）にだけ使えます。`,
+};
+const isKind = (value: unknown): value is ImportKind => (IMPORT_KINDS as readonly unknown[]).includes(value);
+
+function uploadForm(req: Request, chosen: ImportKind): SafeHtml {
+  // The file is read in the browser into the form (base64) by console.js, so one urlencoded POST carries it.
+  return html`<form method="post" action="${consolePath('/imports')}" id="upload">${formToken(issueFormToken(req))}
+<p><label for="kind">取り込む内容：</label> <select name="kind" id="kind">${IMPORT_KINDS.map(
+    (kind) => html`<option value="${kind}"${kind === chosen ? html` selected` : ''}>${KIND_JA[kind]}</option>`,
+  )}</select></p>
+<ul>${IMPORT_KINDS.map((kind) => html`<li>${KIND_JA[kind]}：${KIND_HELP[kind]}</li>`)}</ul>
+<p>組織単位（organizationalUnits）は下位から順に「${ORGANIZATIONAL_UNIT_SEPARATOR}」で区切ります（例：<code>div1-1-1;div1-1;div1</code>）。
 文字コードは UTF-8（BOM の有無を問いません）または Shift_JIS（Excel の「CSV」）、ファイルは ${MAX_IMPORT_BYTES / 1024 / 1024} MB までです。</p>
 <p><label for="csvFile">CSVファイル：</label> <input type="file" id="csvFile" accept=".csv,text/csv"></p>
 <input type="hidden" name="file" id="fileData"><input type="hidden" name="fileName" id="fileName">
@@ -48,7 +71,7 @@ function progressBody(view: ImportView): SafeHtml {
   const p = view.progress;
   const running = p.status === 'running';
   return html`${running ? html`<meta http-equiv="refresh" content="2">` : ''}
-<p>インポートID：<code>${view.importId}</code>（${when(view.createdAt)}、${view.createdBy}）</p>
+<p id="kind">${KIND_JA[view.kind]}　インポートID：<code>${view.importId}</code>（${when(view.createdAt)}、${view.createdBy}）</p>
 <p><progress id="bar" max="100" value="${p.percent}"></progress> <b id="percent">${p.percent}%</b>　${running ? '登録中です（この画面は自動で更新されます）。' : html`<span class="done" id="finished">完了しました（${when(view.finishedAt)}）。</span>`}</p>
 <table class="list"><tr><th>行数</th><th>登録済み</th><th>登録失敗</th><th>残り</th><th>検査で除外</th></tr>
 <tr><td class="num" id="total">${p.total}</td><td class="num" id="done">${p.done}</td><td class="num" id="failed">${p.failed}</td><td class="num" id="remaining">${p.remaining}</td><td class="num" id="refusedCount">${p.refused}</td></tr></table>
@@ -70,11 +93,11 @@ export function mountImportPages(router: Router, deps: ConsoleDeps): void {
 
   router.get('/imports', (req, res) => {
     requireAdmin(res);
-    sendConsolePage(res, 200, TITLE, uploadForm(req));
+    sendConsolePage(res, 200, TITLE, uploadForm(req, isKind(req.query.kind) ? req.query.kind : 'users'));
   });
 
   // Its own body parser, before the console's (64 kB): the file travels base64-encoded in the form.
-  router.post('/imports/users', express.urlencoded({ extended: false, limit: Math.ceil(MAX_IMPORT_BYTES * 1.4), parameterLimit: 10 }), async (req, res) => {
+  router.post('/imports', express.urlencoded({ extended: false, limit: Math.ceil(MAX_IMPORT_BYTES * 1.4), parameterLimit: 10 }), async (req, res) => {
     const actor = operatorOf(res);
     try {
       consumeFormToken(req);
@@ -85,14 +108,16 @@ export function mountImportPages(router: Router, deps: ConsoleDeps): void {
     const file = typeof body.file === 'string' ? Buffer.from(body.file, 'base64') : Buffer.alloc(0);
     const fileName = typeof body.fileName === 'string' && body.fileName ? body.fileName.slice(0, 200) : 'CSVファイル';
     const registerValidLines = body.registerValidLines === 'true';
+    const kind = isKind(body.kind) ? body.kind : undefined;
     try {
       const submitted = await audited(deps.stores.audit, actor, {
         action: 'importFile',
-        target: `import:${importIdOf('users', crypto.createHash('sha256').update(file).digest('hex'))}`,
+        target: kind ? `import:${importIdOf(kind, crypto.createHash('sha256').update(file).digest('hex'))}` : `import:${String(body.kind)}`,
         run: async () => {
           requireAdmin(res);
+          if (!kind) throw HttpError.badRequest('取り込む内容を選んでください。', 'kind');
           if (file.length === 0) throw HttpError.badRequest('CSVファイルを選択してください。', 'file');
-          return submitImport(deps, actor, { kind: 'users', file, registerValidLines });
+          return submitImport(deps, actor, { kind, file, registerValidLines });
         },
         detail: (r) => ({ started: r.started, ...(r.started ? { existing: r.existing } : {}), total: r.report.total, valid: r.report.valid, refused: r.report.refused }),
       });
@@ -100,8 +125,8 @@ export function mountImportPages(router: Router, deps: ConsoleDeps): void {
       const { report } = submitted;
       const confirm = report.valid > 0
         ? html`<h2>有効な行だけを登録する</h2>
-<form method="post" action="${consolePath('/imports/users')}" id="registerValid">${formToken(issueFormToken(req))}
-<input type="hidden" name="file" value="${file.toString('base64')}"><input type="hidden" name="fileName" value="${fileName}"><input type="hidden" name="registerValidLines" value="true">
+<form method="post" action="${consolePath('/imports')}" id="registerValid">${formToken(issueFormToken(req))}
+<input type="hidden" name="kind" value="${kind}"><input type="hidden" name="file" value="${file.toString('base64')}"><input type="hidden" name="fileName" value="${fileName}"><input type="hidden" name="registerValidLines" value="true">
 <p>誤りのある ${report.refused} 行を除き、正しい ${report.valid} 行を登録します。誤りのある行は登録されません（修正したファイルを改めてアップロードできます）。</p>
 <button type="submit">正しい ${report.valid} 行を登録する</button></form>`
         : html`<p class="note">正しい行がないため、登録できる行はありません。</p>`;
@@ -111,11 +136,11 @@ ${reportSummary(report, fileName)}
 ${refusedTable(report.refusedLines)}
 ${confirm}
 <h2>修正したファイルをアップロードする</h2>
-${uploadForm(req)}`);
+${uploadForm(req, kind!)}`);
     } catch (err) {
       const { status, message } = consoleErrorMessage(err);
       if (status >= 500 && status !== 503) throw err;
-      sendConsolePage(res, status, TITLE, html`${errorBox(message)}${status === 403 ? '' : uploadForm(req)}`);
+      sendConsolePage(res, status, TITLE, html`${errorBox(message)}${status === 403 ? '' : uploadForm(req, kind ?? 'users')}`);
     }
   });
 

@@ -184,3 +184,27 @@ export function tlsRequest(
     req.end(options.body);
   });
 }
+
+/** The form token a page carries (empty when it has none). */
+export const formTokenOf = (body: string) => /name="formToken" value="([^"]+)"/.exec(body)?.[1] ?? '';
+
+/**
+ * One browser on the TLS listener: a client certificate (PEM key and certificate) and the cookies the pages set.
+ * `browse(path)` GETs, `browse(path, form)` POSTs the form.
+ */
+export function tlsBrowser(h: WebHarness, client: { key: string; cert: string }) {
+  const cookies = new Map<string, string>();
+  return async (pathName: string, form?: Record<string, string>) => {
+    const res = await tlsRequest(h, pathName, {
+      ...client,
+      cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') || undefined,
+      ...(form ? { method: 'POST', body: new URLSearchParams(form).toString() } : {}),
+    });
+    for (const header of res.headers['set-cookie'] ?? []) {
+      const [pair] = header.split(';');
+      const [name, ...value] = pair!.split('=');
+      cookies.set(name!.trim(), value.join('='));
+    }
+    return res;
+  };
+}

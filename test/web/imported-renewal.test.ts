@@ -12,7 +12,7 @@ import { REFUSALS_JA } from '../../api/web/messages';
 import { statusQuery } from '../../workflows/definitions';
 import { createTestPreviousCa, type IssuedByPreviousCa, type TestPreviousCa } from '../support/previous-ca';
 import { errorText } from './visitor';
-import { startWebHarness, tlsRequest, waitFor, type WebHarness } from './harness';
+import { formTokenOf, startWebHarness, tlsBrowser, tlsRequest, waitFor, type WebHarness } from './harness';
 
 const DAY = 86_400_000;
 const execFile = promisify(execFileCallback);
@@ -50,25 +50,8 @@ describe('renewal over TLS with an imported certificate', () => {
     return { issued, request };
   }
 
-  /** One browser: the imported certificate and key, and the session cookie the renewal pages set. */
-  function browserWith(issued: IssuedByPreviousCa) {
-    const cookies = new Map<string, string>();
-    const client = { key: issued.keyPem, cert: issued.certificatePem };
-    return async (pathName: string, form?: Record<string, string>) => {
-      const res = await tlsRequest(h, pathName, {
-        ...client,
-        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') || undefined,
-        ...(form ? { method: 'POST', body: new URLSearchParams(form).toString() } : {}),
-      });
-      for (const header of res.headers['set-cookie'] ?? []) {
-        const [pair] = header.split(';');
-        const [name, ...value] = pair!.split('=');
-        cookies.set(name!.trim(), value.join('='));
-      }
-      return res;
-    };
-  }
-  const tokenOf = (body: string) => /name="formToken" value="([^"]+)"/.exec(body)?.[1] ?? '';
+  const browserWith = (issued: IssuedByPreviousCa) => tlsBrowser(h, { key: issued.keyPem, cert: issued.certificatePem });
+  const tokenOf = formTokenOf;
 
   it('names the previous CA as acceptable in the TLS handshake, next to certflow’s', async () => {
     // Asynchronously: the listener runs in this process and must answer the handshake.

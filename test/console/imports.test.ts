@@ -17,7 +17,7 @@ import { enrollOperator, startConsoleHarness, type ConsoleHarness, type Obtained
 const artifacts = path.resolve(__dirname, '../artifacts/console');
 const DAY = 86_400_000;
 
-describe('bulk registration in the console (Chromium)', () => {
+describe('imports in the console (Chromium): bulk registration and the migration import', () => {
   let h: ConsoleHarness;
   let chrome: TestBrowser;
   let removePolicy: () => void;

@@ -23,7 +23,7 @@
 const npm = (names) => `(^|/)node_modules/(${names})(/|$)|^(${names})(/|$)`;
 
 const HTTP_FRAMEWORK = '@types/express|@types/express-[^/]+|express|express-[^/]+|body-parser|@types/body-parser|cookie-parser|@types/cookie-parser|csrf[^/]*|@types/csrf[^/]*|csurf';
-const VOCABULARY = '^workflows/(definitions|time-rules)\\.ts$';
+const VOCABULARY = '^workflows/(definitions|import-definitions|time-rules)\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

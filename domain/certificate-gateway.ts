@@ -8,6 +8,7 @@ import {
   certificateSearchAttributes,
   certificateWorkflowId,
   downloadConfirmedSignal,
+  initialState,
   reissueUpdate,
   requestRenewalUpdate,
   retrieveKeyUpdate,
@@ -124,7 +125,11 @@ export function createCertificateGateway({ client, taskQueue, requests, temporal
           taskQueue: queue,
           workflowId,
           args: [input],
-          typedSearchAttributes: certificateSearchAttributes({ ...input, state: 'awaitingKeyRetrieval' }),
+          typedSearchAttributes: certificateSearchAttributes({
+            ...input,
+            state: initialState(input),
+            notAfter: input.imported && Date.parse(input.imported.notAfter),
+          }),
         });
       } catch (err) {
         throw Object.assign(new Refusal('unavailable', 'the certificate workflow could not be started; nothing was kept'), { cause: err });

@@ -1,10 +1,19 @@
-// Is the certificate the browser presented one of ours, of this profile, unrevoked and within its validity?
+// Is the certificate the browser presented one of ours, of this profile, unrevoked and within its validity? For
+// renewal only, a certificate imported from a previous CA of the profile is admitted too (migration-import.ts).
 import crypto from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { CertificateAuthority, CertificateStatusReport } from '../engines/pki';
-import type { Profile } from '../workflows/definitions';
+import type { CertificateAuthority, CertificateStatusReport, PreviousCaCertificate, PreviousCas } from '../engines/pki';
+import type { Stores } from '../stores';
+import { rulesOf, type Profile } from '../workflows/definitions';
+import type { CertificateGateway } from './certificate-gateway';
 import type { Clock } from './deps';
 import { subjectNamesOf } from './certificate-details';
+
+/** What the certificate is presented for: the relying portal's gate, the renewal pages, or the support console. */
+export type CertificatePurpose = 'gate' | 'renewal' | 'console';
+
+/** A previous CA is trusted to renew the certificates imported from it, and for nothing else. */
+const ADMITS_IMPORTED: Record<CertificatePurpose, boolean> = { gate: false, renewal: true, console: false };
 
 export interface PresentedCertificate {
   serial: string;
@@ -31,7 +40,9 @@ interface ParsedPeer {
   presented: crypto.X509Certificate;
   serial: string;
   issuedBy: Map<Profile, boolean>;
-  /** Read once the signature is known to be a certflow CA's: a forged certificate's names may not even parse. */
+  /** Per profile, the previous CA that signed it (null: none did). */
+  previousIssuer: Map<Profile, PreviousCaCertificate | null>;
+  /** Read once the signature is known to be a certflow CA's (or a previous CA's): a forged certificate's names may not even parse. */
   names?: Pick<PresentedCertificate, 'commonName' | 'organizationalUnits' | 'organization' | 'country' | 'subject'>;
 }
 
@@ -74,7 +85,13 @@ export function gateVerdict(status: CertificateStatusReport, profile: Profile, n
   return { ok: true, status };
 }
 
-export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAuthority; clock: Clock }) {
+export function createClientCertificateCheck({ ca, previousCas, stores, certificates, clock }: {
+  ca: CertificateAuthority;
+  previousCas: PreviousCas;
+  stores: Pick<Stores, 'importedCertificates' | 'requests'>;
+  certificates: Pick<CertificateGateway, 'currentState'>;
+  clock: Clock;
+}) {
   const caOf = createCaCertificates(ca);
   // The peer's certificate never changes on a connection: parse it and verify its signature once per socket.
   const peers = new WeakMap<TLSSocket, ParsedPeer | null>();
@@ -83,7 +100,7 @@ export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAut
     let peer = peers.get(socket);
     if (peer === undefined) {
       const presented = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
-      peer = presented ? { presented, serial: presented.serialNumber.toLowerCase(), issuedBy: new Map() } : null;
+      peer = presented ? { presented, serial: presented.serialNumber.toLowerCase(), issuedBy: new Map(), previousIssuer: new Map() } : null;
       peers.set(socket, peer);
     }
     return peer;
@@ -98,10 +115,42 @@ export function createClientCertificateCheck({ ca, clock }: { ca: CertificateAut
     return verdict;
   }
 
-  return async function check(socket: TLSSocket, profile: Profile): Promise<CertificateCheck> {
+  /** A certificate of a previous CA: admitted while it is the one imported and its request still holds it. */
+  async function checkImported(peer: ParsedPeer, profile: Profile): Promise<CertificateCheck> {
+    let signed = peer.previousIssuer.get(profile);
+    if (signed === undefined) {
+      signed = (await previousCas.identify(profile, peer.presented)) ?? null;
+      peer.previousIssuer.set(profile, signed);
+    }
+    if (!signed) return { ok: false, refusal: 'foreign' };
+    const imported = await stores.importedCertificates.find(signed.issuer.fingerprint, signed.serial);
+    if (!imported || imported.fingerprint !== signed.fingerprint || imported.profile !== profile) return { ok: false, refusal: 'foreign' };
+    const problem = await previousCas.problem(signed, await clock());
+    if (problem) return { ok: false, refusal: problem.refusal };
+    // Revoked or expired in certflow (the previous CA's CRL cannot say so); renewed still serves its successor's pages.
+    const request = await stores.requests.find(imported.requestId);
+    // Reserved: imported a moment ago, before its workflow recorded its first state; the workflow knows.
+    const status = request?.status === 'reserved' ? await certificates.currentState(request) : request?.status;
+    if (status === 'revoked' || status === 'expired') return { ok: false, refusal: status };
+    if (!status || !rulesOf(status).holdsCertificate) return { ok: false, refusal: 'foreign' };
+    return {
+      ok: true,
+      certificate: {
+        serial: signed.serial,
+        profile,
+        userId: imported.userId,
+        requestId: imported.requestId,
+        ...(peer.names ??= parseNames(peer.presented.raw)),
+        notBefore: signed.notBefore,
+        notAfter: signed.notAfter,
+      },
+    };
+  }
+
+  return async function check(socket: TLSSocket, profile: Profile, purpose: CertificatePurpose): Promise<CertificateCheck> {
     const peer = peerOf(socket);
     if (!peer) return { ok: false, refusal: 'none' };
-    if (!(await issuedBy(peer, profile))) return { ok: false, refusal: 'foreign' };
+    if (!(await issuedBy(peer, profile))) return ADMITS_IMPORTED[purpose] ? checkImported(peer, profile) : { ok: false, refusal: 'foreign' };
     // Revocation is read on every request: a keep-alive connection must not outlive a revocation.
     const verdict = gateVerdict(await ca.status(peer.serial), profile, (await clock()).getTime());
     if (!verdict.ok) return verdict;

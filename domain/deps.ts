@@ -1,9 +1,10 @@
 // What the domain is given, built once by the composition root (worker/composition.ts).
-import type { CertificateAuthority, CertificateProfile } from '../engines/pki';
+import type { CertificateAuthority, CertificateProfile, PreviousCas } from '../engines/pki';
 import type { MailOutboxStore, SealedSecrets } from '../engines/mail';
 import type { Stores, User } from '../stores';
 import type { LifecycleMail, Profile } from '../workflows/definitions';
 import type { CertificateGateway } from './certificate-gateway';
+import type { ImportGateway } from './import-gateway';
 
 /** Business time: the wall clock in production, Temporal's skipped time in tests. */
 export type Clock = () => Date | Promise<Date>;
@@ -12,7 +13,11 @@ export interface DomainDeps {
   stores: Stores;
   /** Every call to a certificate workflow goes through it. */
   certificates: CertificateGateway;
+  /** Starts import workflows and asks their progress. */
+  importWorkflows: ImportGateway;
   ca: CertificateAuthority;
+  /** The CAs of each profile before certflow: the migration import and renewal with an imported certificate. */
+  previousCas: PreviousCas;
   profiles: Record<Profile, CertificateProfile>;
   sealedSecrets: SealedSecrets;
   mailOutbox: Pick<MailOutboxStore, 'listFailedMails' | 'get' | 'listByKeyPrefix'>;

@@ -2,7 +2,15 @@
 export { type DomainDeps, type Actor, type Clock, type LifecycleMailSender } from './deps';
 export { Refusal, type RefusalCode, type RefusalDetail } from './refusal';
 export { createCertificateGateway, type CertificateGateway } from './certificate-gateway';
-export { registerUser, type Registration, type RegisteredUser } from './register-user';
+export { registerUser, validateRegistration, type Registration, type RegisteredUser } from './register-user';
+export {
+  importCertificate,
+  listPreviousCas,
+  setPreviousCaCrl,
+  trustPreviousCa,
+  type CertificateImport,
+  type ImportedCertificate,
+} from './migration-import';
 export { reissue, type Reissued } from './reissue';
 export { revoke } from './revoke';
 export { resetEnrollmentPassword, unlockUser } from './password-reset';
@@ -14,7 +22,13 @@ export { createEnrollmentLogin, delayAfter, DEFAULT_LOGIN_THROTTLE, type LoginRe
 export { createKeyRetrieval, type KeyRetrieval, type PendingDownload } from './key-retrieval';
 export { createCertificateDetails, subjectNamesOf, type CertificateDetails, type SubjectNames } from './certificate-details';
 export { createRenewal, type Renewal } from './renewal';
-export { createClientCertificateCheck, type ClientCertificateCheck, type PresentedCertificate, type CertificateRefusal } from './client-certificate';
+export {
+  createClientCertificateCheck,
+  type ClientCertificateCheck,
+  type CertificatePurpose,
+  type PresentedCertificate,
+  type CertificateRefusal,
+} from './client-certificate';
 export {
   addOperator,
   disableOperator,
@@ -41,3 +55,7 @@ export { userTimeline, portalVerdict, type ProfileTimeline, type TimelineRequest
 export { diagnoseCertificate, parseCertificate, type Diagnosis, type DiagnosisVerdict, type DiagnosisRefusal, type Successor } from './diagnose-certificate';
 export { resendFailedMail, type ResentMail } from './resend-mail';
 export { verifyAuditChain, type AuditChainReport } from './audit-chain';
+export { createImportGateway, type ImportGateway } from './import-gateway';
+export { submitImport, getImport, registerImportLine, MAX_IMPORT_BYTES, type ImportSubmission, type ImportView, type ValidationReport, type RefusedLine } from './imports';
+export { USER_IMPORT_COLUMNS, ORGANIZATIONAL_UNIT_SEPARATOR } from './import-users';
+export { CERTIFICATE_IMPORT_COLUMNS } from './import-certificates';

@@ -1,11 +1,11 @@
 // Registration: the user's row, the first request with its enrollment password (hash only), and the certificate workflow.
-import { SubjectValidationError, validateSubject } from '../engines/pki';
 import type { User } from '../stores';
 import { certificateWorkflowId, type Profile } from '../workflows/definitions';
 import { tokyoDay } from '../workflows/time-rules';
 import { businessNow, type DomainDeps } from './deps';
 import { newEnrollmentPassword } from './enrollment-password';
 import { Refusal } from './refusal';
+import { subjectError } from './registration-rules';
 import { startCertificateWorkflow } from './start-certificate';
 
 /** What an admin registers: the user's subject, addresses and profile. */
@@ -16,6 +16,12 @@ export interface RegisteredUser {
   profile: Profile;
   requestId: string;
   workflowId: string;
+}
+
+/** The registration as it would go into a certificate's subject; a bad field is an `invalid` refusal naming it. */
+export function validateRegistration(registration: Registration): void {
+  const subject = subjectError(registration);
+  if (subject) throw Refusal.invalid(`subject field ${subject.field}: ${subject.message}`, subject.field);
 }
 
 /**
@@ -31,12 +37,7 @@ export async function registerUser(
 ): Promise<RegisteredUser> {
   const { users, requests } = deps.stores;
   const now = await businessNow(deps);
-  try {
-    validateSubject({ ...registration, country: 'JP' });
-  } catch (err) {
-    if (err instanceof SubjectValidationError) throw Refusal.invalid(err.message, err.field);
-    throw err;
-  }
+  validateRegistration(registration);
   const { userId, profile } = registration;
   const duplicate = () => new Refusal('duplicate', `user ${userId} is already registered for profile ${profile}`);
   const existing = await users.find(userId, profile);

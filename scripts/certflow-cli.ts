@@ -29,6 +29,16 @@ const USAGE = `usage: npm run cli -- <command> [arguments] [options]
   operator list                                   admin
   operator password-reset <requestId>             admin; new enrollment password for an operator's request
   audit verify                                    admin; checks the audit trail's hash chain; exit 3 naming the first broken row
+  ca trust-previous <profile> <ca.pem> [--crl file]   admin; a previous CA of the profile (migration import), with its CRL (PEM or DER)
+  ca previous [--profile p]                           admin; the previous CAs and their CRLs
+  import users <file.csv> [--register-valid-lines]                                admin; bulk registration:
+      header userId,profile,email,idAdminEmail,organization,organizationalUnits,subscriberId
+      (units most specific first, separated by ";"), UTF-8 with or without BOM or Shift_JIS, at most 5 MB;
+      prints the validation report, then the progress until done. A file with refused lines registers nobody
+      unless --register-valid-lines is given; the same file again shows its import's progress
+  import certificates <file.csv> [--register-valid-lines]                         admin; migration import: the users
+      columns and certificatePem (each line a certificate of a previous CA: ca trust-previous first), same report,
+      progress and idempotence
 
 bootstrap: on a fresh install, add the first admin with the admin token from the configuration
            (var/dev-secrets.json under npm start): npm run cli -- operator add admin01 --role admin --email …
@@ -41,11 +51,13 @@ type Role = 'support' | 'admin';
 interface Call {
   /** The operation in the API's OpenAPI document, which also says the role it needs. */
   operationId: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   path: string;
   body?: Record<string, unknown>;
-  /** Bytes sent as they are (a certificate file), instead of a JSON body. */
+  /** Bytes sent as they are (a certificate file, a CRL), instead of a JSON body. */
   raw?: { bytes: Buffer; type: string };
+  /** Made with the answer of this call, e.g. the CRL of the CA just registered. */
+  then?: (answer: unknown) => Call;
 }
 
 const enc = encodeURIComponent;
@@ -90,8 +102,7 @@ function callFor(positionals: string[], options: Record<string, string | undefin
     case 'search':
       return { operationId: 'searchRequests', method: 'GET', path: `/search${queryOf({ ...options, text: need(a, '<text>') }, { text: 'text', field: 'field', status: 'status', profile: 'profile', ...PAGE })}` };
     case 'diagnose': {
-      const file = need(a, '<file>');
-      const bytes = fs.existsSync(file) ? fs.readFileSync(file) : fail(`diagnose: no file ${file}`);
+      const bytes = readFile(need(a, '<file>'));
       // PEM or DER alike: the route reads either from bytes.
       return { operationId: 'diagnoseCertificate', method: 'POST', path: '/diagnose', raw: { bytes, type: 'application/octet-stream' } };
     }
@@ -125,8 +136,37 @@ function callFor(positionals: string[], options: Record<string, string | undefin
     case 'audit':
       if (a === 'verify') return { operationId: 'verifyAuditChain', method: 'GET', path: '/audit/verify' };
       return fail(`audit: say "verify"\n\n${USAGE}`);
+    case 'ca': {
+      if (a === 'previous') return { operationId: 'listPreviousCas', method: 'GET', path: `/previous-cas${queryOf(options, { profile: 'profile' })}` };
+      if (a !== 'trust-previous') return fail(`ca: say "trust-previous" or "previous"\n\n${USAGE}`);
+      const profile = need(b, '<profile>');
+      const certificatePem = readFile(need(positionals[3], '<ca.pem>'));
+      const crl = options.crl === undefined ? undefined : readFile(options.crl);
+      return {
+        operationId: 'trustPreviousCa',
+        method: 'POST',
+        path: '/previous-cas',
+        body: { profile, certificatePem: certificatePem.toString('utf8') },
+        ...(crl && {
+          then: (ca: unknown) => ({
+            operationId: 'setPreviousCaCrl',
+            method: 'PUT' as const,
+            path: `/previous-cas/${enc(profile)}/${(ca as { fingerprint: string }).fingerprint}/crl`,
+            raw: { bytes: crl, type: crl.subarray(0, 11).toString('latin1') === '-----BEGIN ' ? 'application/x-pem-file' : 'application/pkix-crl' },
+          }),
+        }),
+      };
+    }
     default:
       return fail(USAGE);
+  }
+}
+
+function readFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    return fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 
@@ -147,6 +187,63 @@ async function devToken(baseUrl: string, operationId: string): Promise<string | 
   return (tokens.find((t) => t.role === role) ?? tokens.find((t) => t.role === 'admin'))?.token;
 }
 
+interface FieldProblem { field: string; message: string }
+interface Report { encoding: string; total: number; valid: number; refused: number; refusedLines: Array<{ line: number; label?: string; errors: FieldProblem[] }> }
+interface Progress { status: 'running' | 'finished'; total: number; refused: number; done: number; failed: number; remaining: number; percent: number }
+
+const lineName = (l: { line: number; label?: string }) => `line ${l.line}${l.label ? ` (${l.label})` : ''}`;
+const problems = (errors: FieldProblem[]) => errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
+
+function progressText(p: Progress): string {
+  return `${p.percent}%  ${p.done} registered, ${p.failed} failed, ${p.remaining} remaining`;
+}
+
+/** `import <kind> <file>`: the validation report, then the progress (a bar on a terminal, a line per step otherwise). */
+async function importFile(baseUrl: string, token: string, kind: string | undefined, file: string | undefined, registerValidLines: boolean): Promise<void> {
+  if (!kind || !file) fail(`import: say the kind and the file, e.g. import users users.csv\n\n${USAGE}`);
+  const bytes = readFile(file);
+  const query = registerValidLines ? '?registerValidLines=true' : '';
+  const body = await send(baseUrl, token, importCall(`/imports/${enc(kind)}${query}`, bytes));
+  const { importId, started, existing, report } = body as { importId: string; started: boolean; existing?: boolean; report: Report };
+  const out = process.stdout;
+  out.write(`${path.basename(file)}: ${report.total} lines (${report.encoding}), ${report.valid} valid, ${report.refused} refused\n`);
+  for (const l of report.refusedLines) out.write(`  ${lineName(l)}: ${problems(l.errors)}\n`);
+  if (!started) {
+    out.write(report.valid === 0
+      ? 'Nothing to register: no line is valid.\n'
+      : `Nothing was registered. Correct the lines above, or run again with --register-valid-lines to register the ${report.valid} valid lines.\n`);
+    process.exit(1);
+  }
+  out.write(existing ? `This file was imported before: import ${importId}\n` : `Import ${importId} started\n`);
+
+  const tty = out.isTTY === true;
+  let last = '';
+  for (;;) {
+    const view = await send(baseUrl, token, { operationId: 'getImport', method: 'GET', path: `/imports/${enc(importId)}` });
+    const p = (view as { progress: Progress }).progress;
+    const text = progressText(p);
+    if (tty) {
+      const width = 30;
+      const filled = Math.round((p.percent / 100) * width);
+      out.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${text}\x1b[K`);
+    } else if (text !== last) {
+      out.write(`${text}\n`);
+    }
+    last = text;
+    if (p.status === 'finished') {
+      if (tty) out.write('\n');
+      const failed = (view as { failures: Array<{ line: number; label?: string; status: string; errors: FieldProblem[] }> }).failures.filter((f) => f.status === 'failed');
+      for (const f of failed) out.write(`  ${lineName(f)} failed: ${problems(f.errors)}\n`);
+      out.write(`Done: ${p.done} registered, ${p.failed} failed, ${p.refused} refused at validation.\n`);
+      process.exit(p.failed > 0 ? 1 : 0);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** The upload of an import file: the raw bytes, whatever their encoding. */
+const importCall = (path: string, bytes: Buffer): Call => ({ operationId: 'importFile', method: 'POST', path, raw: { bytes, type: 'text/csv' } });
+
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -155,6 +252,7 @@ async function main(): Promise<void> {
       reason: { type: 'string' },
       role: { type: 'string' },
       email: { type: 'string' },
+      crl: { type: 'string' },
       status: { type: 'string' },
       'expiring-before': { type: 'string' },
       field: { type: 'string' },
@@ -167,6 +265,7 @@ async function main(): Promise<void> {
       to: { type: 'string' },
       limit: { type: 'string' },
       offset: { type: 'string' },
+      'register-valid-lines': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -174,13 +273,30 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const call = callFor(positionals, values as Record<string, string | undefined>);
+  const importing = positionals[0] === 'import';
+  let call: Call | undefined = importing ? undefined : callFor(positionals, values as Record<string, string | undefined>);
   const baseUrl = (process.env.CERTFLOW_API_URL ?? `http://127.0.0.1:${process.env.CERTFLOW_HTTP_PORT ?? 3000}`).replace(/\/$/, '');
-  const token = process.env.CERTFLOW_API_TOKEN ?? (await devToken(baseUrl, call.operationId)) ?? fail('no token: set CERTFLOW_API_TOKEN');
+  const token = process.env.CERTFLOW_API_TOKEN ?? (await devToken(baseUrl, call?.operationId ?? 'importFile')) ?? fail('no token: set CERTFLOW_API_TOKEN');
+  if (importing) return importFile(baseUrl, token, positionals[1], positionals[2], values['register-valid-lines'] === true);
+  while (call) {
+    const body = await send(baseUrl, token, call);
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    const chain = call.operationId === 'verifyAuditChain' ? (body as { intact: boolean; firstBroken?: { id: number; problem: string } }) : undefined;
+    if (chain && !chain.intact) {
+      // A distinct exit status, so a scheduled check can alert on a broken chain rather than on a failed call.
+      process.stderr.write(`the audit chain is broken at row ${chain.firstBroken?.id}: ${chain.firstBroken?.problem}\n`);
+      process.exit(3);
+    }
+    call = call.then?.(body);
+  }
+}
+
+/** One call of the API; an error answer is printed and exits 1. */
+async function send(baseUrl: string, token: string, call: Call): Promise<unknown> {
   const res = await fetch(`${baseUrl}/api/v1${call.path}`, {
     method: call.method,
     headers: { authorization: `Bearer ${token}`, ...(call.raw ? { 'content-type': call.raw.type } : call.body ? { 'content-type': 'application/json' } : {}) },
-    body: call.raw ? call.raw.bytes : call.body ? JSON.stringify(call.body) : undefined,
+    body: call.raw ? new Uint8Array(call.raw.bytes) : call.body ? JSON.stringify(call.body) : undefined,
   }).catch((err: Error) => fail(`cannot reach ${baseUrl}: ${(err.cause as Error | undefined)?.message ?? err.message}`));
   const text = await res.text();
   const body = text ? (JSON.parse(text) as unknown) : undefined;
@@ -189,13 +305,7 @@ async function main(): Promise<void> {
     process.stderr.write(`HTTP ${res.status}: ${e?.message ?? text}${e?.field ? ` (field ${e.field})` : ''}\n`);
     process.exit(1);
   }
-  process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-  const chain = call.operationId === 'verifyAuditChain' ? (body as { intact: boolean; firstBroken?: { id: number; problem: string } }) : undefined;
-  if (chain && !chain.intact) {
-    // A distinct exit status, so a scheduled check can alert on a broken chain rather than on a failed call.
-    process.stderr.write(`the audit chain is broken at row ${chain.firstBroken?.id}: ${chain.firstBroken?.problem}\n`);
-    process.exit(3);
-  }
+  return body;
 }
 
 void main();

@@ -2,6 +2,8 @@
 import type { Db } from '../infra/db';
 import { createAuditStore, type AuditStore } from './audit';
 import { createIdempotencyStore, type IdempotencyStore } from './idempotency';
+import { createImportStore, type ImportStore } from './imports';
+import { createImportedCertificateStore, type ImportedCertificateStore } from './imported-certificates';
 import { createLoginFailureStore, type LoginFailureStore } from './login-failures';
 import { createOperatorStore, type OperatorStore } from './operators';
 import { createRequestStore, type RequestStore } from './requests';
@@ -19,6 +21,8 @@ export interface Stores {
   search: SupportSearchStore;
   /** The support API's Idempotency-Key answers. */
   idempotency: IdempotencyStore;
+  importedCertificates: ImportedCertificateStore;
+  imports: ImportStore;
   /** Runs `work` with stores whose writes commit together or not at all. */
   inTransaction<T>(work: (stores: Omit<Stores, 'inTransaction'>) => Promise<T>): Promise<T>;
 }
@@ -37,6 +41,8 @@ function storesOn(db: Db, keys: StoreKeys): Omit<Stores, 'inTransaction'> {
     loginFailures: createLoginFailureStore(db),
     search: createSupportSearchStore(db),
     idempotency: createIdempotencyStore(db),
+    importedCertificates: createImportedCertificateStore(db),
+    imports: createImportStore(db),
   };
 }
 
@@ -52,3 +58,5 @@ export type { UserStore, User } from './users';
 export type { IdempotencyStore, IdempotencyClaim, StoredAnswer } from './idempotency';
 export type { LoginFailureStore, LoginFailures } from './login-failures';
 export type { OperatorStore, Operator, OperatorRole } from './operators';
+export type { ImportedCertificateStore, ImportedCertificateRow } from './imported-certificates';
+export type { ImportStore, ImportRecord, ImportFailure, NewImportLine, PendingImportLine, LineOutcome, FieldProblem } from './imports';

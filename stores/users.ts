@@ -54,6 +54,8 @@ export interface UserStore {
   insert(user: Omit<User, 'failedLogins' | 'lockedUntil'>): Promise<void>;
   find(userId: string, profile: Profile): Promise<User | undefined>;
   findAll(userId: string): Promise<User[]>;
+  /** Every profile's row of each of these users, in one query per thousand IDs. */
+  findMany(userIds: string[]): Promise<User[]>;
   setCurrentRequest(userId: string, profile: Profile, requestId: string): Promise<void>;
   /** Compare-and-set: false when another call has already moved the user to a different request. */
   replaceCurrentRequest(userId: string, profile: Profile, expected: string | undefined, requestId: string | undefined): Promise<boolean>;
@@ -88,6 +90,14 @@ export function createUserStore(db: Db): UserStore {
     async findAll(userId) {
       const rows = await withFailures().where({ 'users.user_id': userId }).orderBy('users.profile');
       return rows.map(toUser);
+    },
+    async findMany(userIds) {
+      const found: User[] = [];
+      for (let i = 0; i < userIds.length; i += 1000) {
+        const rows = await db<UserRow>('users').whereIn('user_id', userIds.slice(i, i + 1000));
+        found.push(...rows.map(toUser));
+      }
+      return found;
     },
     async setCurrentRequest(userId, profile, requestId) {
       await db('users').where({ user_id: userId, profile }).update({ current_request_id: requestId });

@@ -16,8 +16,9 @@ import { createRateLimitStore } from '../api/web/rate-limit-store';
 import { createWebRouter } from '../api/web/router';
 import { createSessionStore } from '../api/web/session';
 import { createCertificateActivities, type LifecycleMailer } from '../activities/certificate-activities';
+import { createImportActivities } from '../activities/import-activities';
 import { createLifecycleMailer } from '../activities/lifecycle-mailer';
-import { createCertificateGateway, type Clock, type DomainDeps } from '../domain';
+import { createCertificateGateway, createImportGateway, registerImportLine, type Clock, type DomainDeps } from '../domain';
 import {
   createMailActivities,
   createMailOutboxStore,
@@ -28,13 +29,22 @@ import {
   type MailOutboxStore,
   type SealedSecrets,
 } from '../engines/mail';
-import { buildProfiles, createCertificateAuthority, createPkiStore, type CertificateAuthority, type CertificateProfile } from '../engines/pki';
+import {
+  buildProfiles,
+  createCertificateAuthority,
+  createPkiStore,
+  createPreviousCas,
+  type CertificateAuthority,
+  type CertificateProfile,
+  type PreviousCas,
+} from '../engines/pki';
 import { createDb, migrateToLatest, ping, type Db } from '../infra/db';
 import { createReachabilityProbe } from '../infra/reachability';
 import type { Logger } from '../infra/logger';
 import { createMetrics, type CertflowMetrics } from '../infra/metrics';
 import { chainUnchainedAuditRows, createStores, deriveAuditKey, type Stores } from '../stores';
 import { PROFILES, type CertificateActivities, type Profile } from '../workflows/definitions';
+import type { ImportActivities } from '../workflows/import-definitions';
 import type { Config } from './config';
 
 export interface Runtime {
@@ -42,10 +52,12 @@ export interface Runtime {
   db: Db;
   stores: Stores;
   ca: CertificateAuthority;
+  previousCas: PreviousCas;
   profiles: Record<Profile, CertificateProfile>;
   sealedSecrets: SealedSecrets;
   mailOutbox: MailOutboxStore;
-  activities: CertificateActivities;
+  /** The certificate workflow's and the import workflow's. */
+  activities: CertificateActivities & ImportActivities;
   /** The lifecycle mails through the mail engine; the activities send with it, and support's resend too. */
   mailer: LifecycleMailer;
   /** This process's Prometheus registry and certflow's metrics in it (served at /metrics). */
@@ -98,16 +110,21 @@ export async function createRuntime(config: Config, options: { transport?: Trans
     });
     const mailer = createLifecycleMailer({ sendMail: mail.sendMail, profiles, publicUrl: config.publicUrl, tlsPublicUrl: config.tlsPublicUrl });
     const stops: Array<() => void | Promise<void>> = [];
-    return {
+    const runtime: Runtime = {
       config,
       db,
       stores,
       ca,
+      previousCas: createPreviousCas(db),
       profiles,
       sealedSecrets,
       mailOutbox,
       mailer,
-      activities: createCertificateActivities({ requests: stores.requests, users: stores.users, ca, mailer }),
+      activities: {
+        ...createCertificateActivities({ requests: stores.requests, users: stores.users, ca, mailer }),
+        // An import registers its lines by the domain's use cases, over the client of the worker running the activity.
+        ...createImportActivities({ imports: stores.imports, registerLine: (line, client) => registerImportLine(createDomain(runtime, client), line) }),
+      },
       metrics,
       onClose(stop) {
         stops.push(stop);
@@ -118,6 +135,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
         await db.destroy();
       },
     };
+    return runtime;
   } catch (err) {
     await db.destroy();
     throw err;
@@ -134,7 +152,9 @@ export function createDomain(runtime: Runtime, client: Client, clock: Clock = ()
       requests: runtime.stores.requests,
       temporalReachable: createReachabilityProbe(temporalCheck(client.connection)),
     }),
+    importWorkflows: createImportGateway({ client, taskQueue: runtime.config.temporal.taskQueue }),
     ca: runtime.ca,
+    previousCas: runtime.previousCas,
     profiles: runtime.profiles,
     sealedSecrets: runtime.sealedSecrets,
     mailOutbox: runtime.mailOutbox,

@@ -1,13 +1,14 @@
-// The Temporal worker that runs certificate workflows and their activities.
+// The Temporal worker that runs certificate and import workflows and their activities.
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import type { CertificateActivities } from '../workflows/definitions';
+import type { ImportActivities } from '../workflows/import-definitions';
 
 export interface CertflowWorkerOptions {
   connection: NativeConnection;
   /** Default: 'default'. */
   namespace?: string;
   taskQueue: string;
-  activities: CertificateActivities;
+  activities: CertificateActivities & ImportActivities;
 }
 
 export async function createCertflowWorker(o: CertflowWorkerOptions): Promise<Worker> {

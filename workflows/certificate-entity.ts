@@ -22,6 +22,7 @@ import {
   type CertificateWorkflow,
   type CertificateStatus,
   type CertificateWorkflowInput,
+  initialState,
   type KeyRetrievalResult,
   type LifecycleMail,
   type RequestKind,
@@ -49,7 +50,7 @@ export type EventMail = readonly [event: string, message: LifecycleMail];
 
 /** The certificate's state, mutated by update handlers and read by the workflow's main body. */
 export class Certificate {
-  state: CertificateState = 'awaitingKeyRetrieval';
+  state: CertificateState;
   /** An update is running an activity; other updates wait for it to finish rather than interleave. */
   busy = false;
   downloaded = false;
@@ -70,6 +71,12 @@ export class Certificate {
   constructor(readonly input: CertificateWorkflowInput) {
     this.guideExpiresAt = addDays(Date.now(), input.policy.guideValidityDays);
     this.workflowId = workflowInfo().workflowId;
+    this.state = initialState(input);
+    if (input.imported) {
+      this.serial = input.imported.serial;
+      this.notBefore = Date.parse(input.imported.notBefore);
+      this.notAfter = Date.parse(input.imported.notAfter);
+    }
   }
 
   // ── What the request is ──
@@ -258,7 +265,10 @@ export class Certificate {
   /** Revokes whatever certificate this request holds and destroys a key still waiting for download. */
   async withdrawIssuedCertificate(reason: RevocationReason): Promise<void> {
     if (this.state === 'keyReady') await destroyKey({ requestId: this.input.requestId, issuanceAttempt: this.issuanceAttempt });
-    if (this.holdsIssuedCertificate) await revokeCertificate({ serial: this.serial!, reason, revokedAt: new Date().toISOString() });
+    // An imported certificate is on the previous CA's books, not certflow's: its revocation is this request's state only.
+    if (this.holdsIssuedCertificate && this.input.kind !== 'imported') {
+      await revokeCertificate({ serial: this.serial!, reason, revokedAt: new Date().toISOString() });
+    }
   }
 
   private keyRetrievalResult(): KeyRetrievalResult {
@@ -289,7 +299,8 @@ export class Certificate {
     if (input.notifyIdAdministrator) mails.push(['user-id-notice', { kind: 'userIdNotice' }]);
     if (input.enrollmentPasswordRef) mails.push(['enrollment-password', { kind: 'enrollmentPassword', passwordRef: input.enrollmentPasswordRef }]);
     if (input.kind === 'reissue') mails.push(['reissue-ready', { kind: 'reissueReady', guideExpiresAt }]);
-    if (input.kind !== 'renewal') mails.push(['acquisition-guide', { kind: 'acquisitionGuide', guideExpiresAt }]);
+    // Neither a renewal's successor nor an imported certificate has a key to acquire.
+    if (input.kind !== 'renewal' && input.kind !== 'imported') mails.push(['acquisition-guide', { kind: 'acquisitionGuide', guideExpiresAt }]);
     this.mail(...mails);
   }
 

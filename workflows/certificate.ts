@@ -27,7 +27,7 @@ export async function certificateWorkflow(input: CertificateWorkflowInput): Prom
   handleUpdate(cert, reissueUpdate, 'reissue', ({ successorRequestId }) => cert.reissue(successorRequestId));
   handleUpdate(cert, revokeUpdate, 'revoke', ({ reason }) => cert.revoke(reason));
 
-  // registered ─► guide mails sent ─► awaiting key retrieval
+  // registered ─► guide mails sent ─► awaiting key retrieval (an imported certificate starts in active: no mails, no key)
   await cert.record();
   cert.sendGuideMails();
 

@@ -11,7 +11,8 @@ export const USER_PROFILES = ['kdanshinnet', 'nissay'] as const satisfies readon
 export type UserProfile = (typeof USER_PROFILES)[number];
 export const OPERATORS_PROFILE = 'operators' satisfies Profile;
 
-export type RequestKind = 'new' | 'renewal' | 'reissue';
+/** imported: a live certificate of a previous CA, brought in by the migration import; its workflow starts in active. */
+export type RequestKind = 'new' | 'renewal' | 'reissue' | 'imported';
 
 export const CERTIFICATE_STATES = ['awaitingKeyRetrieval', 'keyReady', 'active', 'renewed', 'requestExpired', 'revoked', 'expired'] as const;
 export type CertificateState = (typeof CERTIFICATE_STATES)[number];
@@ -148,6 +149,20 @@ export interface CertificateWorkflowInput {
   enrollmentPasswordRef?: string;
   /** A first registration also tells the bank's ID administrator the user ID. */
   notifyIdAdministrator?: boolean;
+  /** kind imported: the previous CA's certificate as the request starts with it (never its PEM, never a key). */
+  imported?: ImportedCertificateFacts;
+}
+
+export interface ImportedCertificateFacts {
+  serial: string;
+  /** ISO-8601. */
+  notBefore: string;
+  notAfter: string;
+}
+
+/** Where a request's workflow starts: an imported certificate is already in the user's hands, so active. */
+export function initialState(input: Pick<CertificateWorkflowInput, 'imported'>): CertificateState {
+  return input.imported ? 'active' : 'awaitingKeyRetrieval';
 }
 
 /** The workflow's type name and signature, for whoever starts one (the domain's gateway, a predecessor's successor). */

@@ -1,1 +1,2 @@
 export { certificateWorkflow } from './certificate';
+export { importWorkflow } from './import';

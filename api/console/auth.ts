@@ -23,7 +23,7 @@ export const CONSOLE_REFUSALS_JA: Record<ConsoleRefusal, string> = {
 /** Sets res.locals.operator (an Actor) or answers 403 with the reason; read on every request, as revocation is. */
 export function authenticateOperator(deps: Pick<DomainDeps, 'stores'>, check: ClientCertificateCheck): RequestHandler {
   return async (req, res, next) => {
-    const verdict = await check(req.socket as TLSSocket, OPERATORS_PROFILE);
+    const verdict = await check(req.socket as TLSSocket, OPERATORS_PROFILE, 'console');
     const refusal: ConsoleRefusal | undefined = verdict.ok ? undefined : verdict.refusal;
     const operator = verdict.ok ? await operatorFor(deps, verdict.certificate) : undefined;
     const reason = refusal ?? (operator && !operator.ok ? operator.refusal : undefined);

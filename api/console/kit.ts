@@ -36,7 +36,7 @@ export const STATE_JA: Record<RequestStatus, string> = {
   expired: '有効期限切れ',
 };
 
-export const KIND_JA: Record<RequestKind, string> = { new: '新規', renewal: '更新', reissue: '再発行' };
+export const KIND_JA: Record<RequestKind, string> = { new: '新規', renewal: '更新', reissue: '再発行', imported: '移行' };
 
 export const REASON_JA: Record<RevocationReason, string> = {
   unspecified: '理由なし (unspecified)',
@@ -76,6 +76,8 @@ export const CONSOLE_MENU: MenuEntry[] = [
   { label: '監査ログ', href: consolePath('/audit') },
   { label: '診断', heading: true },
   { label: '証明書の診断', href: consolePath('/diagnose') },
+  { label: '一括登録', heading: true },
+  { label: 'CSVファイルから登録', href: consolePath('/imports') },
 ];
 
 /** A console page: the enrollment pages' frame with the console's menu and the operator in the title bar. */

@@ -7,9 +7,10 @@ import { errorBox } from '../web/layout';
 import { DEFAULT_IDLE_TIMEOUT_MS, type WebDeps } from '../web/page-kit';
 import { idleTimeout, sessions } from '../web/session';
 import { mountConsoleActions } from './actions';
-import { CONSOLE_SCRIPT, CONSOLE_SCRIPT_PATH } from './script';
 import { authenticateOperator } from './auth';
+import { mountImportPages } from './import-pages';
 import { CONSOLE_BASE, consoleErrorMessage, sendConsolePage, type ConsoleDeps } from './kit';
+import { CONSOLE_SCRIPT, CONSOLE_SCRIPT_PATH } from './script';
 
 export type { ConsoleDeps, ConsoleSettings } from './kit';
 import { mountConsolePages } from './pages';
@@ -20,13 +21,15 @@ export const CONSOLE_COOKIE = 'certflow.console';
 export function createConsoleRouter(deps: ConsoleDeps, check: ClientCertificateCheck): Router {
   const idleTimeoutMs = deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const pages = Router();
-  pages.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 20 }));
   pages.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     res.set('X-Frame-Options', 'DENY');
     next();
   });
   pages.get(CONSOLE_SCRIPT_PATH, (_req, res) => void res.type('text/javascript').send(CONSOLE_SCRIPT));
+  // Before the console's body parser: the upload carries a file of up to 5 MB.
+  mountImportPages(pages, deps);
+  pages.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 20 }));
   mountConsolePages(pages, deps);
   mountConsoleActions(pages, deps);
   pages.use((_req, res) => sendConsolePage(res, 404, 'ページが見つかりません', errorBox('このページはありません。')));

@@ -20,4 +20,17 @@ if (file) file.addEventListener('change', function (e) {
     else { document.getElementById('der').value = btoa(text); document.getElementById('certificate').value = ''; }
   });
 });
+// 一括登録: the chosen CSV file goes into the form base64-encoded, so one urlencoded POST carries it.
+var csvFile = document.getElementById('csvFile');
+if (csvFile) csvFile.addEventListener('change', function (e) {
+  var f = e.target.files[0], button = document.getElementById('check');
+  button.disabled = true; if (!f) return;
+  f.arrayBuffer().then(function (buf) {
+    var bytes = new Uint8Array(buf), text = '';
+    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
+    document.getElementById('fileData').value = btoa(text);
+    document.getElementById('fileName').value = f.name;
+    button.disabled = false;
+  });
+});
 `;

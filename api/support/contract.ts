@@ -20,8 +20,8 @@ export const API_BASE = '/api/v1';
 export type Role = Actor['role'];
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type SuccessStatus = 200 | 201 | 202 | 204;
-/** Error answers a route states itself; 400, 401, 413, 415, 500 (and 403 for admin routes) every route has. */
-export type RefusalStatus = 400 | 403 | 404 | 409 | 422 | 429 | 503;
+/** Error answers a route states itself; 400, 401, 413, 415, 500 (and 403 for admin routes) every route has, and a route may say when it gives one of them (its description is added). */
+export type RefusalStatus = 400 | 403 | 404 | 409 | 415 | 422 | 429 | 503;
 
 /** One success answer: its schema describes the value the route returns (Date fields are sent as date-time strings). */
 export interface Answer<S extends z.ZodType = z.ZodType> {

@@ -4,11 +4,12 @@
 import { z } from 'zod';
 import { MAIL_KINDS } from '../../engines/mail';
 import { CERTIFICATE_STATES, PROFILES, REQUEST_STATUSES, REVOCATION_REASONS, type RequestKind, type RequestStatus } from '../../workflows/definitions';
+import { IMPORT_KINDS } from '../../workflows/import-definitions';
 import { component } from './contract';
 import { REQUEST_ID, USER_ID } from './schemas';
 
 // A Record so that a kind added to RequestKind and not here fails to compile.
-const KINDS: Record<RequestKind, true> = { new: true, renewal: true, reissue: true };
+const KINDS: Record<RequestKind, true> = { new: true, renewal: true, reissue: true, imported: true };
 
 const userId = z.string().regex(USER_ID);
 const requestId = z.string().regex(REQUEST_ID);
@@ -248,5 +249,91 @@ export const resentMailSchema = component(
     status: z.enum(['sent', 'failed']),
     reason: z.string().optional().describe('why the resend was refused too'),
     resentBy: z.string(),
+  }),
+);
+
+// ---- imports (bulk registration, migration import) and previous CAs ----
+
+const fieldProblemSchema = z.object({ field: z.string().describe('the bad field; empty for a registration refused as a whole'), message: z.string() });
+const importIdString = z.string().describe('`<kind>-<SHA-256 of the file>`: the same file is the same import');
+
+export const importReportSchema = component(
+  'ImportReport',
+  z
+    .object({
+      encoding: z.string().describe('utf-8, utf-8-bom or shift_jis'),
+      total: z.number().int().describe('lines in the file, the header and blank lines aside'),
+      valid: z.number().int(),
+      refused: z.number().int(),
+      refusedLines: z.array(z.object({ line: z.number().int(), label: z.string().optional(), errors: z.array(fieldProblemSchema) })).describe('each refused line with each bad field, in file order'),
+    })
+    .describe("the file's validation, every line checked before anything is imported"),
+);
+
+export const importProgressSchema = component(
+  'ImportProgress',
+  z.object({
+    importId: importIdString,
+    kind: z.enum(IMPORT_KINDS),
+    status: z.enum(['running', 'finished']),
+    total: z.number().int(),
+    refused: z.number().int().describe('refused at validation: never imported'),
+    done: z.number().int(),
+    failed: z.number().int().describe('refused at registration (e.g. registered by someone else since the validation)'),
+    remaining: z.number().int(),
+    percent: z.number().int().min(0).max(100),
+  }),
+);
+
+export const importReportOnlySchema = z.object({ importId: importIdString, started: z.literal(false), report: importReportSchema });
+export const importStartedSchema = z.object({
+  importId: importIdString,
+  started: z.literal(true),
+  existing: z.boolean().describe('the same file was imported before: this is its import, nobody is imported twice'),
+  report: importReportSchema,
+  progress: importProgressSchema,
+});
+
+export const importViewSchema = component(
+  'Import',
+  z.object({
+    importId: importIdString,
+    kind: z.enum(IMPORT_KINDS),
+    encoding: z.string(),
+    createdBy: z.string(),
+    createdAt: z.date(),
+    finishedAt: z.date().optional(),
+    progress: importProgressSchema,
+    failures: z
+      .array(z.object({ line: z.number().int(), label: z.string().optional(), status: z.enum(['refused', 'failed']), errors: z.array(fieldProblemSchema) }))
+      .describe('lines refused at validation or failed at registration, in file order'),
+  }),
+);
+
+export const previousCaViewSchema = component(
+  'PreviousCa',
+  z
+    .object({
+      profile,
+      fingerprint: z.string().describe("SHA-256 of the CA certificate's DER, hex"),
+      subject: z.string(),
+      notAfter: z.date(),
+      crl: z.object({ thisUpdate: z.date(), revokedCount: z.number().int() }).optional().describe('the CRL registered last'),
+    })
+    .describe("a previous CA of the profile: the certificates imported from it are trusted for renewal only"),
+);
+
+export const importedCertificateSchema = component(
+  'ImportedCertificate',
+  z.object({
+    userId,
+    profile,
+    requestId,
+    workflowId: z.string(),
+    serial: z.string(),
+    notBefore: z.date(),
+    notAfter: z.date(),
+    issuer: z.string().describe("the previous CA's subject"),
+    alreadyImported: z.boolean().describe('imported before: the same request, nothing new started'),
   }),
 );

@@ -8,6 +8,8 @@ import { certificateRoutes } from './certificate-routes';
 import { consoleRoutes } from './console-routes';
 import { API_BASE, mountRoutes, openApiDocument, type SupportRoute, type SupportRouterDeps } from './contract';
 import { docsRoutes } from './docs-routes';
+import { importRoutes } from './import-routes';
+import { migrationRoutes } from './migration-routes';
 import { operatorRoutes } from './operator-routes';
 
 export type { SupportRouterDeps } from './contract';
@@ -17,7 +19,16 @@ export type { SupportRouterDeps } from './contract';
  * serves the first match: a literal path (`/requests/awaiting-retrieval`) comes before a pattern that would take it
  * (`/requests/:requestId`), which mountRoutes checks.
  */
-export const SUPPORT_ROUTES: readonly SupportRoute[] = [...docsRoutes(() => supportApiDocument()), ...consoleRoutes, ...certificateRoutes, ...operatorRoutes, ...auditRoutes];
+export const SUPPORT_ROUTES: readonly SupportRoute[] = [
+  ...docsRoutes(() => supportApiDocument()),
+  ...consoleRoutes,
+  ...certificateRoutes,
+  ...operatorRoutes,
+  ...auditRoutes,
+  // POST /imports/certificate before POST /imports/:kind.
+  ...migrationRoutes,
+  ...importRoutes,
+];
 
 let document: Record<string, unknown> | undefined;
 
@@ -27,7 +38,7 @@ export function supportApiDocument(): Record<string, unknown> {
     title: 'certflow support/admin API',
     version: '1',
     description:
-      'The support centre and the operator over HTTP: registration, reissue, revocation, new requests, unlock, password reset, look-ups and lists; the support console\'s finds, timeline, audit trail, certificate diagnosis and mail resend; the console\'s operators. ' +
+      'The support centre and the operator over HTTP: registration, reissue, revocation, new requests, unlock, password reset, look-ups and lists; the support console\'s finds, timeline, audit trail, certificate diagnosis and mail resend; the console\'s operators; bulk registration and the migration import from CSV files with their progress, previous CAs and the import of one existing certificate. ' +
       'Authenticate with `Authorization: Bearer <token>` (CERTFLOW_API_TOKENS); `admin` may do everything `support` may. ' +
       'Every state-changing call is audited with the status it was answered.',
   }));

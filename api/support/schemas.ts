@@ -1,12 +1,13 @@
 // What the support API accepts, checked with zod; the first problem becomes a 400 that names its field.
 import { z } from 'zod';
-import { PROFILES, REQUEST_STATUSES, REVOCATION_REASONS, USER_PROFILES, type RequestStatus } from '../../workflows/definitions';
-import { EMAIL_ADDRESS, MAX_EMAIL_LENGTH, SUBJECT_NAME } from '../../engines/pki';
+import { emailSchema as email, fieldName, profileSchema as profile, userIdSchema } from '../../domain/registration-rules';
+import { PROFILES, REQUEST_STATUSES, REVOCATION_REASONS, type RequestStatus } from '../../workflows/definitions';
 import { HttpError } from '../errors';
 
-// The PKI engine's own rules for what goes into a certificate, so the document states exactly what registration takes.
-const dnValue = z.string().min(1, 'must not be empty').regex(SUBJECT_NAME, 'must be at most 64 characters, without control characters or a space at either end');
-const email = z.string().max(MAX_EMAIL_LENGTH).regex(EMAIL_ADDRESS, 'must be an ASCII e-mail address');
+// The registration rules are the domain's (a bulk import checks its lines with them too); re-exported for the API.
+export { USER_ID, userIdSchema, registrationSchema } from '../../domain/registration-rules';
+export { certificateImportSchema } from '../../domain/import-certificates';
+import { certificatePemSchema } from '../../domain/import-certificates';
 
 /**
  * A whole number in a query parameter, in decimal digits only: z.coerce.number would take what Number() takes ('' and
@@ -17,23 +18,8 @@ export function queryInteger({ min, max }: { min: number; max?: number }, messag
   return z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v), max === undefined ? n : n.max(max));
 }
 
-export const USER_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const REQUEST_ID = /^\d{15}$/;
-
-export const userIdSchema = z.string().regex(USER_ID, 'must be 1 to 64 letters, digits, dots, underscores or hyphens');
 export const requestIdSchema = z.string().regex(REQUEST_ID, 'must be 15 digits (yyyymmdd + sequence)');
-/** What the users' routes name: an operator's certificate is managed only through /operators. */
-const profile = z.enum(USER_PROFILES);
-
-export const registrationSchema = z.object({
-  userId: userIdSchema,
-  profile,
-  email,
-  idAdminEmail: email,
-  organization: dnValue,
-  organizationalUnits: z.array(dnValue).min(1, 'must list at least one unit').max(10, 'must list at most 10 units'),
-  subscriberId: dnValue,
-});
 
 export const profileChoiceSchema = z.object({ profile: profile.optional() });
 export const revokeSchema = z.object({ reason: z.enum(REVOCATION_REASONS), profile: profile.optional() });
@@ -52,10 +38,6 @@ export const operatorSchema = z.object({
 
 export const failedMailListSchema = z.object({ limit: queryInteger({ min: 1, max: 1000 }).optional() });
 
-function fieldName(path: PropertyKey[]): string {
-  return path.reduce<string>((name, part) => (typeof part === 'number' ? `${name}[${part}]` : name ? `${name}.${String(part)}` : String(part)), '');
-}
-
 /** Parses or throws HttpError 400 naming the first bad field (`where` is the field for a missing or non-object body). */
 export function parse<S extends z.ZodType>(schema: S, value: unknown, where = 'body'): z.output<S> {
   const result = schema.safeParse(value ?? {});
@@ -64,3 +46,8 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where = 'b
   const field = fieldName(issue.path) || where;
   throw HttpError.badRequest(`${field}: ${issue.message}`, field);
 }
+
+// ── Migration import (migration-routes.ts) ──
+
+export const previousCaSchema = z.object({ profile, certificatePem: certificatePemSchema });
+export const fingerprintSchema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a SHA-256 fingerprint (64 hex digits)');

@@ -47,7 +47,7 @@ export function portalGateRouter(check: ClientCertificateCheck): Router {
   router.get('/portal/:profile/', async (req, res) => {
     const profile = req.params.profile;
     // The gate stands for the users' portals: an operator's certificate opens the console, never a portal.
-    const verdict = isUserProfile(profile) ? await check(req.socket as TLSSocket, profile) : undefined;
+    const verdict = isUserProfile(profile) ? await check(req.socket as TLSSocket, profile, 'gate') : undefined;
     res.set('Cache-Control', 'no-store');
     if (!verdict?.ok) return void res.status(403).type('text/plain; charset=utf-8').send('forbidden');
     const { subject, serial, notAfter } = verdict.certificate;
@@ -63,7 +63,7 @@ export function createRenewalRouter(deps: WebDeps, check: ClientCertificateCheck
   const renew = mountPages(router, '/renew', deps, { cookieName: RENEWAL_COOKIE, secure: true });
   // Every renewal page needs a good certificate of this profile; otherwise a page says why, with the portal's 403.
   renew.use(async (req, res, next) => {
-    const verdict = await check(req.socket as TLSSocket, profileParam(req));
+    const verdict = await check(req.socket as TLSSocket, profileParam(req), 'renewal');
     if (!verdict.ok) return void res.status(403).type('html').send(refusalPage({ refusal: verdict.refusal }));
     res.locals.certificate = verdict.certificate;
     next();
@@ -141,7 +141,14 @@ export function createRenewalRouter(deps: WebDeps, check: ClientCertificateCheck
   return router;
 }
 
-/** The HTTPS server (not yet listening), with the portal gate, the support console and renewal: asks every client for a certificate, naming only certflow's CAs as acceptable. */
+/** How often a web process re-reads the previous CAs it names as acceptable (a CA trusted by another process). */
+export const ACCEPTABLE_CAS_REFRESH_MS = 30_000;
+
+/**
+ * The HTTPS server (not yet listening), with the portal gate, the support console and renewal: asks every client for a
+ * certificate, naming certflow's CAs and the previous CAs as acceptable (a browser offers only certificates of a named
+ * CA; an imported one is needed for renewal).
+ */
 export async function createTlsServer(deps: TlsDeps): Promise<https.Server> {
   const check = createClientCertificateCheck(deps);
   const app = express();
@@ -153,17 +160,30 @@ export async function createTlsServer(deps: TlsDeps): Promise<https.Server> {
   app.use(createRenewalRouter(deps, check));
   app.use(notFoundHandler);
   app.use(pageErrorHandler(deps.logger));
-  const caCertificates = await Promise.all(PROFILES.map((p) => deps.ca.caCertificatePem(p)));
-  return https.createServer(
+  const certflowCas = await Promise.all(PROFILES.map((p) => deps.ca.caCertificatePem(p)));
+  const acceptable = async () => [...certflowCas, ...(await deps.previousCas.list()).map((c) => c.certificatePem)];
+  const context = (ca: string[]) => ({ key: deps.serverCertificate.keyPem, cert: deps.serverCertificate.certificatePem, ca, minVersion: 'TLSv1.2' as const });
+  let named = await acceptable();
+  const server = https.createServer(
     {
-      key: deps.serverCertificate.keyPem,
-      cert: deps.serverCertificate.certificatePem,
-      ca: caCertificates,
+      ...context(named),
       requestCert: true,
       // The handshake admits any certificate so a page can say what is wrong with it; every route checks it.
       rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
     },
     app,
   );
+  const refresh = setInterval(() => {
+    acceptable().then(
+      (cas) => {
+        if (cas.join() === named.join()) return;
+        named = cas;
+        server.setSecureContext(context(cas));
+      },
+      (err: unknown) => deps.logger?.warn({ err }, 'the previous CAs could not be read; the TLS listener keeps the CAs it names'),
+    );
+  }, ACCEPTABLE_CAS_REFRESH_MS);
+  refresh.unref();
+  server.on('close', () => clearInterval(refresh));
+  return server;
 }

@@ -9,7 +9,11 @@ export type PkiErrorCode =
   | 'certificateRevoked'
   | 'userMismatch'
   | 'profileUnknown'
-  | 'caUnavailable';
+  | 'caUnavailable'
+  | 'certificateInvalid'
+  | 'previousCaInvalid'
+  | 'previousCaUnknown'
+  | 'crlInvalid';
 
 export class PkiError extends Error {
   /** Activities wrap a PkiError in ApplicationFailure.nonRetryable: the same input fails the same way. */

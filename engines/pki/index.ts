@@ -2,6 +2,8 @@
 export { createCertificateAuthority } from './service';
 export type { CertificateAuthority, CertificateAuthorityDeps, IssueRequest, IssuedCertificateSummary, CertificateStatusReport } from './service';
 export { createPkiStore } from './store';
+export { createPreviousCas, normalizeSerial } from './previous-cas';
+export type { PreviousCas, PreviousCa, PreviousCaCertificate, PreviousCaProblem } from './previous-cas';
 export type { PkiStore, IssuedCertificate, StoredCa, StoredCrl, RevokedEntry } from './store';
 export { buildProfiles, lifecyclePolicy, KEY_ALGORITHMS } from './profiles';
 export type { CertificateProfile, KeyAlgorithm, CaKeyAlgorithm, Pkcs12Encryption, ProfileSettings, ProfileOverrides } from './profiles';

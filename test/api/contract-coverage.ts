@@ -31,4 +31,10 @@ export const CONTRACT_COVERAGE: Record<string, Coverage> = {
   operatorPasswordReset: { exercisedBy: 'test/console/access.test.ts' },
   listOperators: { exercisedBy: 'test/console/access.test.ts' },
   verifyAuditChain: { exercisedBy: 'test/api/audit-verify.test.ts' },
+  importFile: { exercisedBy: 'test/api/import-api.test.ts' },
+  getImport: { exercisedBy: 'test/api/import-api.test.ts' },
+  trustPreviousCa: { exercisedBy: 'test/api/migration-import.test.ts' },
+  setPreviousCaCrl: { exercisedBy: 'test/api/migration-import.test.ts' },
+  listPreviousCas: { exercisedBy: 'test/api/migration-import.test.ts' },
+  importCertificate: { exercisedBy: 'test/api/migration-import.test.ts' },
 };

@@ -36,7 +36,7 @@ export interface ApiStack {
   /** Every answer `call` received, each checked against the OpenAPI document as it arrived. */
   contract: ContractRecorder;
   /** One API call; an answer its OpenAPI operation does not declare (status, content type or body) throws. */
-  call(method: string, urlPath: string, options?: { token?: string | null; body?: unknown; raw?: string }): Promise<{ status: number; body: any }>;
+  call(method: string, urlPath: string, options?: { token?: string | null; body?: unknown; raw?: string | Buffer; contentType?: string }): Promise<{ status: number; body: any }>;
   /** Resolves with the mails to `to` once `count` of them have arrived. */
   mailsTo(to: string, count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   /** Stops everything, then fails if an operation test/api/contract-coverage.ts assigns to this test file was never called. */
@@ -86,10 +86,10 @@ export async function startApiStack(name: string, { database }: { database: Data
     tokens,
     logs,
     contract,
-    async call(method, urlPath, { token = tokens.admin, body, raw } = {}) {
+    async call(method, urlPath, { token = tokens.admin, body, raw, contentType = 'application/json' } = {}) {
       const headers: Record<string, string> = {};
       if (token !== null) headers.authorization = `Bearer ${token}`;
-      if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
+      if (body !== undefined || raw !== undefined) headers['content-type'] = contentType;
       const res = await fetch(`${baseUrl}${urlPath}`, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
       const text = await res.text();
       contract.record(method, urlPath, res.status, res.headers.get('content-type'), text);

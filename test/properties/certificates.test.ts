@@ -126,9 +126,12 @@ describe('a pasted or uploaded certificate (diagnose)', () => {
   });
 });
 
+// The gate's purpose never reads previous CAs or imported certificates: no stores are needed for it.
+const GATE_ONLY = { previousCas: {} as never, stores: {} as never, certificates: {} as never };
+
 describe('a certificate presented on the TLS listener', () => {
   test('when the browser presents any corruption of a certificate that still parses, then the gate gives a verdict, never an exception', async () => {
-    const check = createClientCertificateCheck({ ca: ca as never, clock: () => NOW });
+    const check = createClientCertificateCheck({ ca: ca as never, clock: () => NOW, ...GATE_ONLY });
     await fc.assert(
       fc.asyncProperty(corrupted(), async (bytes) => {
         let presented: crypto.X509Certificate;
@@ -138,7 +141,7 @@ describe('a certificate presented on the TLS listener', () => {
           return; // OpenSSL refuses it during the handshake: the gate never sees it.
         }
         const socket = { getPeerX509Certificate: () => presented } as unknown as TLSSocket;
-        const verdict = await check(socket, 'kdanshinnet');
+        const verdict = await check(socket, 'kdanshinnet', 'gate');
         expect(typeof verdict.ok).toBe('boolean');
       }),
       { numRuns: 1500, examples: [[foundFirst()]] },
@@ -146,9 +149,9 @@ describe('a certificate presented on the TLS listener', () => {
   });
 
   test('when the real certificate is presented, then the gate admits it with its names read back', async () => {
-    const check = createClientCertificateCheck({ ca: ca as never, clock: () => NOW });
+    const check = createClientCertificateCheck({ ca: ca as never, clock: () => NOW, ...GATE_ONLY });
     const socket = { getPeerX509Certificate: () => new crypto.X509Certificate(der) } as unknown as TLSSocket;
-    expect(await check(socket, 'kdanshinnet')).toMatchObject({
+    expect(await check(socket, 'kdanshinnet', 'gate')).toMatchObject({
       ok: true,
       certificate: { serial: SERIAL, userId: 'emp001', commonName: 'emp001', organization: '第一生命保険株式会社', organizationalUnits: ['div1-1', 'div1'], country: 'JP' },
     });

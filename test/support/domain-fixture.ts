@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { CertificateGateway, DomainDeps } from '../../domain';
 import { createLifecycleMailer } from '../../activities/lifecycle-mailer';
 import { createMailActivities, createMailOutboxStore, createMailRenderer, createSealedSecrets, createSmtpTransport, type MailOutboxStore } from '../../engines/mail';
-import { buildProfiles, createCertificateAuthority, createPkiStore } from '../../engines/pki';
+import { buildProfiles, createCertificateAuthority, createPkiStore, createPreviousCas } from '../../engines/pki';
 import type { Db } from '../../infra/db';
 import { createStores, deriveAuditKey, type Stores } from '../../stores';
 import { startTestMailbox, support, type TestMailbox } from '../mail/support';
@@ -61,7 +61,9 @@ export async function createDomainFixture(db: Db, now = new Date('2026-11-25T01:
     deps: {
       stores,
       certificates,
+      importWorkflows: { start: unused('start'), liveProgress: async () => undefined },
       ca,
+      previousCas: createPreviousCas(db),
       profiles,
       sealedSecrets,
       mailOutbox: outbox,

@@ -38,6 +38,8 @@ export async function startWebHarness(
   options: Partial<Pick<WebDeps, 'idleTimeoutMs' | 'loginThrottle' | 'loginFailuresPerMinute'>> = {},
   /** More CERTFLOW_* settings (e.g. API tokens for a test that also drives the support API). */
   settings: Record<string, string> = {},
+  /** Runs on the runtime before the listeners are built (e.g. a previous CA the TLS listener must name). */
+  prepare?: (runtime: Runtime) => Promise<void>,
 ): Promise<WebHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-web-'));
   const mailbox = await startTestMailbox();
@@ -58,6 +60,7 @@ export async function startWebHarness(
     ...settings,
   });
   const runtime = await createRuntime(config);
+  await prepare?.(runtime);
   const worker = await createCertflowWorker({ connection: env.nativeConnection, taskQueue: config.temporal.taskQueue, activities: runtime.activities });
   const running = worker.run();
   const serverCertificate = await createSelfSignedServerCertificate(['localhost', '127.0.0.1']);
@@ -150,7 +153,7 @@ export function tlsRequest(
   h: WebHarness,
   pathName: string,
   options: { pfx?: Buffer; passphrase?: string; key?: string; cert?: string; method?: string; body?: string; cookie?: string } = {},
-): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+): Promise<{ status: number; body: string; raw: Buffer; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       `${h.tlsUrl}${pathName}`,
@@ -171,10 +174,37 @@ export function tlsRequest(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          resolve({ status: res.statusCode!, body: raw.toString('utf8'), raw, headers: res.headers });
+        });
       },
     );
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+/** The form token a page carries (empty when it has none). */
+export const formTokenOf = (body: string) => /name="formToken" value="([^"]+)"/.exec(body)?.[1] ?? '';
+
+/**
+ * One browser on the TLS listener: a client certificate (PEM key and certificate) and the cookies the pages set.
+ * `browse(path)` GETs, `browse(path, form)` POSTs the form.
+ */
+export function tlsBrowser(h: WebHarness, client: { key: string; cert: string }) {
+  const cookies = new Map<string, string>();
+  return async (pathName: string, form?: Record<string, string>) => {
+    const res = await tlsRequest(h, pathName, {
+      ...client,
+      cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') || undefined,
+      ...(form ? { method: 'POST', body: new URLSearchParams(form).toString() } : {}),
+    });
+    for (const header of res.headers['set-cookie'] ?? []) {
+      const [pair] = header.split(';');
+      const [name, ...value] = pair!.split('=');
+      cookies.set(name!.trim(), value.join('='));
+    }
+    return res;
+  };
 }

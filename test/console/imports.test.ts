@@ -1,0 +1,160 @@
+// The console's imports in Chromium, with an admin's operator certificate obtained the real way. Bulk registration:
+// upload an Excel Shift_JIS file, read the report by line and field (nobody registered), confirm "register the valid
+// lines", follow the progress to 100 % — a reload shows the same — and the same file again leads to the same import.
+// Migration import: a certificates file of a previous CA, active at once; one of them renews over TLS with the
+// imported certificate, which the portal gate refuses.
+import fs from 'node:fs';
+import path from 'node:path';
+import iconv from 'iconv-lite';
+import { CERTIFICATE_IMPORT_COLUMNS } from '../../domain';
+import { statusQuery } from '../../workflows/definitions';
+import { ensureBrowserTools, importPkcs12, installAutoSelectPolicies, launchChromium, type TestBrowser } from '../web/browser';
+import { formTokenOf, tlsBrowser, tlsRequest, waitFor } from '../web/harness';
+import { csvLine, HEADER } from '../imports/support';
+import { createTestPreviousCa } from '../support/previous-ca';
+import { enrollOperator, startConsoleHarness, type ConsoleHarness, type Obtained } from './support';
+
+const artifacts = path.resolve(__dirname, '../artifacts/console');
+const DAY = 86_400_000;
+
+describe('imports in the console (Chromium): bulk registration and the migration import', () => {
+  let h: ConsoleHarness;
+  let chrome: TestBrowser;
+  let removePolicy: () => void;
+  let admin: Obtained;
+
+  beforeAll(async () => {
+    ensureBrowserTools();
+    fs.mkdirSync(artifacts, { recursive: true });
+    h = await startConsoleHarness();
+    admin = await enrollOperator(h, 'admin02', 'admin');
+    removePolicy = installAutoSelectPolicies([{ url: h.tlsUrl, issuerCommonName: h.runtime.profiles.operators.caCommonName, subjectCommonName: 'admin02' }]);
+    chrome = await launchChromium();
+    const file = path.join(h.dir, 'admin02.p12');
+    fs.writeFileSync(file, admin.pkcs12);
+    importPkcs12(chrome.nssDb, file, admin.passphrase);
+  }, 180_000);
+
+  afterAll(async () => {
+    await chrome?.close();
+    removePolicy?.();
+    await h?.close();
+  });
+
+  it('when an admin uploads a file with two bad lines, then the report lists them and nobody is registered; confirmed, the valid lines are registered and the progress reaches 100 % and survives a reload', async () => {
+    const lines = Array.from({ length: 30 }, (_, i) => {
+      const userId = `bulk${String(i + 1).padStart(3, '0')}`;
+      if (i === 4) return csvLine({ userId, email: 'bulk005-at-bank', organization: '株式会社サンプル' });
+      if (i === 20) return csvLine({ userId, profile: 'operators', organization: '株式会社サンプル' });
+      return csvLine({ userId, organization: '株式会社サンプル', organizationalUnits: '営業一課;営業部' });
+    });
+    const csv = path.join(h.dir, '一括登録.csv');
+    fs.writeFileSync(csv, iconv.encode([HEADER, ...lines].join('\r\n') + '\r\n', 'Shift_JIS'));
+    const users = async () => Number((await h.runtime.db('users').where('user_id', 'like', 'bulk%').count({ n: '*' }))[0]!.n);
+
+    const page = await chrome.context.newPage();
+    await page.goto(`${h.tlsUrl}/console/`);
+    await page.click('nav >> text=CSVファイルから登録');
+    await page.waitForURL(/\/console\/imports$/);
+    await page.setInputFiles('#csvFile', csv);
+    await page.waitForSelector('#check:not([disabled])');
+    await page.click('#check');
+
+    await expect(page.locator('h1').textContent()).resolves.toContain('検査結果');
+    await expect(page.locator('#summary').textContent()).resolves.toBe('一括登録.csv：30行（Shift_JIS）、正しい行 28、誤りのある行 2');
+    const report = (await page.locator('table.list').first().textContent())!;
+    expect(report).toContain('bulk005 (kdanshinnet)');
+    expect(report).toContain('email');
+    expect(report).toContain('bulk021 (operators)');
+    expect(report).toContain('profile');
+    await page.screenshot({ path: path.join(artifacts, 'import-report.png'), fullPage: true });
+    expect(await users()).toBe(0);
+
+    await page.click('button:has-text("正しい 28 行を登録する")');
+    await page.waitForURL(/\/console\/imports\/users-[0-9a-f]{64}$/);
+    const progressUrl = page.url();
+    // The page refreshes itself while the import runs.
+    await page.waitForSelector('#finished', { timeout: 120_000 });
+    await expect(page.locator('#percent').textContent()).resolves.toBe('100%');
+    await expect(page.locator('#done').textContent()).resolves.toBe('28');
+    await page.screenshot({ path: path.join(artifacts, 'import-progress.png'), fullPage: true });
+    expect(await users()).toBe(28);
+
+    // A reload (or another operator opening the link) reads the same progress from the database.
+    await page.reload();
+    await expect(page.locator('#percent').textContent()).resolves.toBe('100%');
+    const failures = (await page.locator('table.list').nth(1).textContent())!;
+    expect(failures).toContain('bulk005');
+    expect(failures).toContain('検査で除外');
+
+    // The same file again is the same import: straight to its progress, nobody registered twice.
+    await page.goto(`${h.tlsUrl}/console/imports`);
+    await page.setInputFiles('#csvFile', csv);
+    await page.waitForSelector('#check:not([disabled])');
+    await page.click('#check');
+    await page.waitForURL(progressUrl);
+    expect(await users()).toBe(28);
+
+    const importId = progressUrl.split('/').pop()!;
+    const trail = await h.runtime.stores.audit.list({ target: `import:${importId}` });
+    expect(trail.map((e) => [e.agent, e.role, e.action, e.outcome, e.detail?.started])).toEqual([
+      ['admin02', 'admin', 'importFile', 'ok', false],
+      ['admin02', 'admin', 'importFile', 'ok', true],
+      ['admin02', 'admin', 'importFile', 'ok', true],
+    ]);
+    await page.close();
+  });
+
+  it('when an admin imports a certificates file of the previous CA, then the certificates are active at once; one renews over TLS with its imported certificate, which the portal gate refuses', async () => {
+    const previous = await createTestPreviousCa('Bank A Old Client CA');
+    expect(await h.api('POST', '/previous-cas', { body: { profile: 'kdanshinnet', certificatePem: previous.certificatePem } })).toMatchObject({ status: 201 });
+    // 20 days from their end in the test server's time: within the renewal window.
+    const now = await h.env.currentTimeMs();
+    const userIds = ['mig101', 'mig102'];
+    const issued = await Promise.all(userIds.map((userId) => previous.issue({ userId, notBefore: new Date(now - 700 * DAY), notAfter: new Date(now + 20 * DAY) })));
+    const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
+    const lines = userIds.map((userId, i) =>
+      [userId, 'kdanshinnet', `${userId}@bank.example.co.jp`, 'id-admin@bank.example.co.jp', 'sampleCompany', 'div1-1-1;div1-1;div1', `S-${userId}`, issued[i]!.certificatePem].map(quote).join(','),
+    );
+    const csv = path.join(h.dir, '移行.csv');
+    fs.writeFileSync(csv, `${[CERTIFICATE_IMPORT_COLUMNS.join(','), ...lines].join('\r\n')}\r\n`);
+
+    const page = await chrome.context.newPage();
+    await page.goto(`${h.tlsUrl}/console/imports`);
+    await page.selectOption('#kind', 'certificates');
+    await page.setInputFiles('#csvFile', csv);
+    await page.waitForSelector('#check:not([disabled])');
+    await page.click('#check');
+    // Every line valid: the import starts at once.
+    await page.waitForURL(/\/console\/imports\/certificates-[0-9a-f]{64}$/);
+    await page.waitForSelector('#finished', { timeout: 120_000 });
+    await expect(page.locator('#kind').textContent()).resolves.toContain('既存の証明書の移行');
+    await expect(page.locator('#percent').textContent()).resolves.toBe('100%');
+    await expect(page.locator('#done').textContent()).resolves.toBe('2');
+    await page.screenshot({ path: path.join(artifacts, 'import-certificates.png'), fullPage: true });
+    await page.close();
+
+    const user = (await h.runtime.stores.users.find('mig101', 'kdanshinnet'))!;
+    const request = (await h.runtime.stores.requests.find(user.currentRequestId!))!;
+    expect(request).toMatchObject({ kind: 'imported', serial: issued[0]!.serial });
+    await waitFor(async () => (await h.env.client.workflow.getHandle(request.workflowId).query(statusQuery)).state === 'active', 'the imported certificate to be active');
+
+    // The relying portal never admits a previous CA's certificate; the renewal pages do.
+    const client = { key: issued[0]!.keyPem, cert: issued[0]!.certificatePem };
+    expect(await tlsRequest(h, '/portal/kdanshinnet/', client)).toMatchObject({ status: 403, body: 'forbidden' });
+    const browse = tlsBrowser(h, client);
+    const apply = await browse('/renew/kdanshinnet/apply');
+    expect(apply.status).toBe(200);
+    expect(apply.body).toContain('mig101');
+    const submitted = await browse('/renew/kdanshinnet/apply', { formToken: formTokenOf(apply.body) });
+    expect(submitted.status).toBe(303);
+    const successorRequestId = /\/processing\/(\d{15})$/.exec(String(submitted.headers.location))?.[1];
+    const keyPath = await waitFor(async () => {
+      const res = await browse(`/renew/kdanshinnet/processing/${successorRequestId}`);
+      return res.status === 303 ? String(res.headers.location) : undefined;
+    }, 'the successor to await its key');
+    expect(keyPath).toBe(`/renew/kdanshinnet/key?requestId=${successorRequestId}`);
+    const successor = await h.env.client.workflow.getHandle(`certificate-kdanshinnet-${successorRequestId}`).query(statusQuery);
+    expect(successor).toMatchObject({ kind: 'renewal', state: 'awaitingKeyRetrieval', predecessorWorkflowId: request.workflowId });
+  });
+});

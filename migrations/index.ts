@@ -4,6 +4,7 @@ import * as lifecycle from './20261125_001_lifecycle';
 import * as pki from './20261125_002_pki';
 import * as mail from './20261125_003_mail';
 import * as sharedState from './20261126_004_shared_state';
+import * as ocspResponders from './20261126_009_ocsp_responders';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 
@@ -12,6 +13,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261125_002_pki', pki],
   ['20261125_003_mail', mail],
   ['20261126_004_shared_state', sharedState],
+  ['20261126_009_ocsp_responders', ocspResponders],
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

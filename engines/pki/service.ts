@@ -4,8 +4,22 @@ import { promisify } from 'node:util';
 import { PROFILES, REVOCATION_REASONS, type Profile, type RevocationReason } from '../../workflows/definitions';
 import { generateCa, openCa, readCaFiles, type CaMaterial } from './ca';
 import { signLeafCertificate } from './certificate';
-import { crlNeedsRefresh, signCrl } from './crl';
+import { crlNeedsRefresh, halfwayPassed, signCrl } from './crl';
 import { CaUnavailableError, PkiError } from './errors';
+import {
+  certIdKey,
+  generateOcspSigner,
+  MalformedOcspRequest,
+  ocspErrorResponse,
+  ocspSignerUsable,
+  OCSPResponseStatus,
+  openOcspSigner,
+  parseOcspRequest,
+  serialAskedOf,
+  signOcspResponse,
+  type CertIdStatus,
+  type OcspSigner,
+} from './ocsp';
 import { buildPkcs12 as encodePkcs12 } from './pkcs12';
 import type { CertificateProfile, KeyAlgorithm } from './profiles';
 import { openPrivateKey, sealPrivateKey } from './sealed-key';
@@ -81,6 +95,13 @@ export interface CertificateAuthority {
   revoke(request: { serial: string; reason: RevocationReason; revokedAt: Date }): Promise<{ revokedAt: Date; reason: RevocationReason }>;
   crl(profile: Profile, now: Date): Promise<Buffer>;
   caCertificatePem(profile: Profile): Promise<string>;
+  /**
+   * The DER OCSPResponse (RFC 6960) to a DER OCSPRequest for this profile's CA, signed by its delegated responder at
+   * `now`; a request that cannot be read gets a malformedRequest response, never an exception.
+   */
+  ocspResponse(profile: Profile, request: Buffer, now: Date): Promise<Buffer>;
+  /** The delegated OCSP-signing certificate in use at `now` (issued, or renewed, when there is none usable). */
+  ocspSignerPem(profile: Profile, now: Date): Promise<string>;
   status(serial: string): Promise<CertificateStatusReport>;
   /** Admins' list of a user's certificates, newest first. */
   certificatesOf(profile: Profile, userId: string): Promise<Array<Omit<IssuedCertificate, 'sealedKey'> & { keyAvailable: boolean }>>;
@@ -91,6 +112,13 @@ const KEY_GENERATION: Record<KeyAlgorithm, () => Promise<crypto.KeyPairKeyObject
   'rsa-3072': () => generateKeyPair('rsa', { modulusLength: 3072 }),
   'ecdsa-p256': () => generateKeyPair('ec', { namedCurve: 'P-256' }),
 };
+
+/**
+ * How long a signed answer without a nonce is reused. Its key holds the database's revocation state of every serial
+ * asked (read on each request), so a revocation by any process changes the key at once: the reuse only saves signatures.
+ */
+const OCSP_REUSE_MS = 30_000;
+const OCSP_REUSE_MAX_ENTRIES = 10_000;
 
 export function createCertificateAuthority(deps: CertificateAuthorityDeps): CertificateAuthority {
   const { store, caDir, caPassphrase, dataKey, profiles, metrics } = deps;
@@ -116,6 +144,42 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       loaded.set(profile, material);
     }
     return material;
+  }
+
+  // Opened signers; each is read again from the database once its own renewal point passes (another process may have renewed it).
+  const signers = new Map<Profile, { loading: Promise<OcspSigner>; ready?: OcspSigner }>();
+  const ocspAnswers = new Map<string, { der: Buffer; until: number }>();
+
+  async function loadOcspSigner(profile: Profile, now: Date): Promise<OcspSigner> {
+    const material = await ca(profile);
+    let stored = await store.findOcspResponder(profile);
+    if (!stored || !(await ocspSignerUsable(stored, material, now))) {
+      const fresh = await generateOcspSigner(material, profileOf(profile).ocspSignerValidityDays, caPassphrase, now);
+      // The serial read decides between processes renewing together; the loser uses the winner's.
+      stored = (await store.saveOcspResponder(fresh, stored?.serial)) ? fresh : await store.findOcspResponder(profile);
+      if (!stored) throw new Error(`OCSP responder ${profile} vanished while it was renewed; retry`);
+    }
+    return openOcspSigner(stored, caPassphrase);
+  }
+
+  function ocspSigner(profile: Profile, now: Date): Promise<OcspSigner> {
+    const held = signers.get(profile);
+    if (held && (!held.ready || (now >= held.ready.notBefore && !halfwayPassed(held.ready.notBefore, held.ready.notAfter, now)))) return held.loading;
+    const entry: { loading: Promise<OcspSigner>; ready?: OcspSigner } = { loading: loadOcspSigner(profile, now) };
+    signers.set(profile, entry);
+    entry.loading.then(
+      (signer) => (entry.ready = signer),
+      () => signers.get(profile) === entry && signers.delete(profile),
+    );
+    return entry.loading;
+  }
+
+  async function certIdStatus(profile: Profile, serial: string | undefined): Promise<CertIdStatus> {
+    const issued = serial === undefined ? undefined : await store.findBySerial(serial);
+    // A serial of the other profile's CA is not this CA's to answer.
+    if (!issued || issued.profile !== profile) return { status: 'unknown' };
+    if (!issued.revokedAt) return { status: 'good' };
+    return { status: 'revoked', revokedAt: issued.revokedAt, reason: issued.revocationReason! };
   }
 
   async function refreshCrl(profile: Profile, when: Date, force: boolean): Promise<Buffer> {
@@ -179,7 +243,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       const serial = randomSerial();
       const der = await signLeafCertificate(
         material,
-        { serial, subject, notBefore: request.notBefore, notAfter: request.notAfter, crlUrl: settings.crlUrl },
+        { serial, subject, notBefore: request.notBefore, notAfter: request.notAfter, crlUrl: settings.crlUrl, ocspUrl: settings.ocspUrl },
         publicKey,
       );
       const certificate = new x509.X509Certificate(der);
@@ -260,6 +324,39 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
     async caCertificatePem(profile) {
       profileOf(profile);
       return (await ca(profile)).certificatePem;
+    },
+
+    async ocspResponse(profile, request, now) {
+      const settings = profileOf(profile);
+      let parsed;
+      try {
+        parsed = parseOcspRequest(request);
+      } catch (error) {
+        if (error instanceof MalformedOcspRequest) return ocspErrorResponse(OCSPResponseStatus.malformedRequest);
+        throw error;
+      }
+      const material = await ca(profile);
+      const signer = await ocspSigner(profile, now);
+      const answers = await Promise.all(
+        parsed.certIds.map(async (certId) => ({ certId, answer: await certIdStatus(profile, serialAskedOf(certId, material)) })),
+      );
+      const sign = () =>
+        signOcspResponse(signer, answers, { producedAt: now, nextUpdate: new Date(now.getTime() + settings.ocspResponseValidityMinutes * 60_000), nonce: parsed.nonce });
+      // A nonce makes every answer unique: nothing to reuse.
+      if (parsed.nonce) return sign();
+      const key = [profile, signer.serial, ...answers.map(({ certId, answer }) => `${certIdKey(certId)}=${JSON.stringify(answer)}`)].join('|');
+      const reusable = ocspAnswers.get(key);
+      if (reusable && reusable.until > now.getTime()) return reusable.der;
+      const der = sign();
+      ocspAnswers.delete(key);
+      if (ocspAnswers.size >= OCSP_REUSE_MAX_ENTRIES) ocspAnswers.delete(ocspAnswers.keys().next().value!);
+      ocspAnswers.set(key, { der, until: now.getTime() + OCSP_REUSE_MS });
+      return der;
+    },
+
+    async ocspSignerPem(profile, now) {
+      profileOf(profile);
+      return (await ocspSigner(profile, now)).certificatePem;
     },
 
     async status(serial) {

@@ -39,6 +39,7 @@ forEachDatabase(
           'web_sessions',
           'rate_limit_hits',
           'certificate_authorities',
+          'ocsp_responders',
         ]),
       );
 

@@ -2,6 +2,7 @@
 // several processes starting at once all end up on the latest schema.
 import { createDb, MIGRATION_LOCK_KEY, MigrationLockTimeout, migrateToLatest, rollbackAll, type Db } from '../../infra/db';
 import { forEachDatabase, useTestDatabase } from '../support/databases';
+import { migrationSource } from '../../migrations';
 
 /** Tables, indexes and sequences the migrations own (knex's own bookkeeping left out). */
 async function schemaObjects(db: Db): Promise<string[]> {
@@ -61,7 +62,7 @@ forEachDatabase(
       }
       const ran = (await db('knex_migrations').select('name')).map((r: { name: string }) => r.name);
       expect(ran.sort()).toEqual([...new Set(ran)].sort());
-      expect(ran).toHaveLength(4);
+      expect(ran).toHaveLength((await migrationSource.getMigrations([])).length); // every migration listed, not a count each new one must edit
       expect(await db('knex_migrations_lock').select('is_locked')).toEqual([{ is_locked: 0 }]);
     });
 

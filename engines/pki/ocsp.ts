@@ -172,11 +172,27 @@ export function parseOcspRequest(der: Buffer): ParsedOcspRequest {
 export function serialAskedOf(certId: CertID, ca: CaMaterial): string | undefined {
   const algorithm = CERT_ID_HASHES[certId.hashAlgorithm.algorithm];
   if (!algorithm) return undefined;
-  const nameHash = crypto.createHash(algorithm).update(Buffer.from(ca.certificate.subjectName.toArrayBuffer())).digest();
-  const keyHash = publicKeyHash(Buffer.from(ca.certificate.publicKey.rawData), algorithm);
+  const { nameHash, keyHash } = issuerHashes(ca, algorithm);
   if (!nameHash.equals(Buffer.from(certId.issuerNameHash.buffer)) || !keyHash.equals(Buffer.from(certId.issuerKeyHash.buffer))) return undefined;
   const serial = Buffer.from(certId.serialNumber).toString('hex').replace(/^(00)+(?=.)/, '');
   return /^[0-9a-f]{1,40}$/.test(serial) ? serial : undefined;
+}
+
+// Per CA and hash algorithm, computed once: every request compares against them.
+const issuerHashCache = new WeakMap<CaMaterial, Map<string, { nameHash: Buffer; keyHash: Buffer }>>();
+
+function issuerHashes(ca: CaMaterial, algorithm: string): { nameHash: Buffer; keyHash: Buffer } {
+  let byAlgorithm = issuerHashCache.get(ca);
+  if (!byAlgorithm) issuerHashCache.set(ca, (byAlgorithm = new Map()));
+  let hashes = byAlgorithm.get(algorithm);
+  if (!hashes) {
+    hashes = {
+      nameHash: crypto.createHash(algorithm).update(Buffer.from(ca.certificate.subjectName.toArrayBuffer())).digest(),
+      keyHash: publicKeyHash(Buffer.from(ca.certificate.publicKey.rawData), algorithm),
+    };
+    byAlgorithm.set(algorithm, hashes);
+  }
+  return hashes;
 }
 
 /** A stable text for a CertID, to key cached responses by what was asked. */

@@ -114,7 +114,7 @@ http {
 
 afterAll(async () => {
   await nginx?.stop();
-  await new Promise((resolve) => responder?.close(resolve));
+  if (responder?.listening) await new Promise((resolve) => responder.close(resolve));
   await fixture?.close();
 });
 
@@ -132,5 +132,11 @@ test('when nginx checks a client certificate by OCSP, then a good one gets in an
   expect(fs.readFileSync(path.join(dir, 'error.log'), 'utf8')).toMatch(/client SSL certificate verify error: .*certificate revoked/);
 
   // Another user's good certificate still gets in: the refusal was this certificate's status, not the responder failing.
-  expect((await visit((await userPkcs12('emp402')).pfx)).status).toBe(200);
+  const other = await userPkcs12('emp402');
+  expect((await visit(other.pfx)).status).toBe(200);
+
+  // With the responder gone, nginx admits nobody: no answer is no proof of good standing.
+  responder.closeAllConnections();
+  await new Promise((resolve) => responder.close(resolve));
+  expect((await visit(other.pfx)).status).toBe(400);
 });

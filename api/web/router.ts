@@ -1,4 +1,4 @@
-// The plain-HTTP side of the user's pages: enrollment (ユーザ認証 → menu → 鍵の取得 → Download), CRLs and CA certificates.
+// The plain-HTTP side of the user's pages: enrollment (ユーザ認証 → menu → 鍵の取得 → Download), CRLs, CA certificates, OCSP.
 import express, { Router, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import {
@@ -36,10 +36,16 @@ import { consumeFormToken, issueFormToken } from './session';
 import { createLoginFormTokens } from './login-form';
 import { DEFAULT_IDLE_TIMEOUT_MS, mountPages, profileParam, type WebDeps } from './page-kit';
 
+export const ENROLLMENT_COOKIE = 'certflow.enroll';
+const CRL_REUSE_MS = 1000;
+
+/** An OCSP request is ~100 bytes for one serial; base64 in a GET path or a POST body past this is not one. */
+const OCSP_REQUEST_LIMIT = 8192;
+
 /** The DER request in a GET path (`/<url-encoded base64>`); undefined when it cannot be one. */
 function base64Request(url: string): Buffer | undefined {
   const raw = url.replace(/^\//, '').replace(/\?.*$/, '');
-  if (raw.length > OCSP_REQUEST_LIMIT * 2) return undefined;
+  if (raw.length > OCSP_REQUEST_LIMIT * 3) return undefined; // every character %-escaped at worst
   let base64: string;
   try {
     base64 = decodeURIComponent(raw);
@@ -48,12 +54,6 @@ function base64Request(url: string): Buffer | undefined {
   }
   return /^[A-Za-z0-9+/]+={0,2}$/.test(base64) && base64.length <= OCSP_REQUEST_LIMIT ? Buffer.from(base64, 'base64') : undefined;
 }
-
-export const ENROLLMENT_COOKIE = 'certflow.enroll';
-const CRL_REUSE_MS = 1000;
-
-/** An OCSP request is ~100 bytes for one serial; base64 in a GET path or a POST body past this is not one. */
-const OCSP_REQUEST_LIMIT = 8192;
 
 /**
  * GET /crl/<profile>.crl, GET /ca/<profile>.pem and the OCSP responder at /ocsp/<profile> (RFC 6960 appendix A: POST

@@ -4,6 +4,8 @@ import { promisify } from 'node:util';
 import { PROFILES, REVOCATION_REASONS, type Profile, type RevocationReason } from '../../workflows/definitions';
 import { generateCa, openCa, readCaFiles, type CaMaterial } from './ca';
 import { signLeafCertificate } from './certificate';
+import type { CertID } from '@peculiar/asn1-ocsp';
+import type { Extension } from '@peculiar/asn1-x509';
 import { crlNeedsRefresh, halfwayPassed, signCrl } from './crl';
 import { CaUnavailableError, PkiError } from './errors';
 import {
@@ -120,6 +122,19 @@ const KEY_GENERATION: Record<KeyAlgorithm, () => Promise<crypto.KeyPairKeyObject
 const OCSP_REUSE_MS = 30_000;
 const OCSP_REUSE_MAX_ENTRIES = 10_000;
 
+interface ReadOcspRequest {
+  material: CaMaterial;
+  nonce?: Extension;
+  items: Array<{ certId: CertID; serial: string | undefined; idKey: string }>;
+}
+
+/** Adds to a bounded memo, the oldest entry making room. */
+function remember<V>(memo: Map<string, V>, key: string, value: V): void {
+  memo.delete(key);
+  if (memo.size >= OCSP_REUSE_MAX_ENTRIES) memo.delete(memo.keys().next().value!);
+  memo.set(key, value);
+}
+
 export function createCertificateAuthority(deps: CertificateAuthorityDeps): CertificateAuthority {
   const { store, caDir, caPassphrase, dataKey, profiles, metrics } = deps;
   if (!caPassphrase) throw new CaUnavailableError('*', 'CERTFLOW_CA_PASSPHRASE is not set: the CA keys cannot be opened');
@@ -149,6 +164,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
   // Opened signers; each is read again from the database once its own renewal point passes (another process may have renewed it).
   const signers = new Map<Profile, { loading: Promise<OcspSigner>; ready?: OcspSigner }>();
   const ocspAnswers = new Map<string, { der: Buffer; until: number }>();
+  const readRequests = new Map<string, ReadOcspRequest>();
 
   async function loadOcspSigner(profile: Profile, now: Date): Promise<OcspSigner> {
     const material = await ca(profile);
@@ -172,6 +188,28 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       () => signers.get(profile) === entry && signers.delete(profile),
     );
     return entry.loading;
+  }
+
+  /** A request as read for this CA; undefined when malformed. Relying parties repeat the same bytes (no nonce): read once. */
+  function readOcspRequest(profile: Profile, material: CaMaterial, request: Buffer): ReadOcspRequest | undefined {
+    const memo = `${profile}:${request.toString('base64')}`;
+    const known = readRequests.get(memo);
+    // The CA material is part of what was read (issuer hashes): another one (a new CA) reads the request again.
+    if (known && known.material === material) return known;
+    let parsed;
+    try {
+      parsed = parseOcspRequest(request);
+    } catch (error) {
+      if (error instanceof MalformedOcspRequest) return undefined;
+      throw error;
+    }
+    const read: ReadOcspRequest = {
+      material,
+      nonce: parsed.nonce,
+      items: parsed.certIds.map((certId) => ({ certId, serial: serialAskedOf(certId, material), idKey: certIdKey(certId) })),
+    };
+    if (!read.nonce) remember(readRequests, memo, read);
+    return read;
   }
 
   async function certIdStatus(profile: Profile, serial: string | undefined): Promise<CertIdStatus> {
@@ -328,29 +366,19 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
 
     async ocspResponse(profile, request, now) {
       const settings = profileOf(profile);
-      let parsed;
-      try {
-        parsed = parseOcspRequest(request);
-      } catch (error) {
-        if (error instanceof MalformedOcspRequest) return ocspErrorResponse(OCSPResponseStatus.malformedRequest);
-        throw error;
-      }
-      const material = await ca(profile);
+      const asked = readOcspRequest(profile, await ca(profile), request);
+      if (!asked) return ocspErrorResponse(OCSPResponseStatus.malformedRequest);
       const signer = await ocspSigner(profile, now);
-      const answers = await Promise.all(
-        parsed.certIds.map(async (certId) => ({ certId, answer: await certIdStatus(profile, serialAskedOf(certId, material)) })),
-      );
+      const answers = await Promise.all(asked.items.map(async ({ certId, serial }) => ({ certId, answer: await certIdStatus(profile, serial) })));
       const sign = () =>
-        signOcspResponse(signer, answers, { producedAt: now, nextUpdate: new Date(now.getTime() + settings.ocspResponseValidityMinutes * 60_000), nonce: parsed.nonce });
+        signOcspResponse(signer, answers, { producedAt: now, nextUpdate: new Date(now.getTime() + settings.ocspResponseValidityMinutes * 60_000), nonce: asked.nonce });
       // A nonce makes every answer unique: nothing to reuse.
-      if (parsed.nonce) return sign();
-      const key = [profile, signer.serial, ...answers.map(({ certId, answer }) => `${certIdKey(certId)}=${JSON.stringify(answer)}`)].join('|');
+      if (asked.nonce) return sign();
+      const key = [profile, signer.serial, ...asked.items.map(({ idKey }, i) => `${idKey}=${JSON.stringify(answers[i]!.answer)}`)].join('|');
       const reusable = ocspAnswers.get(key);
       if (reusable && reusable.until > now.getTime()) return reusable.der;
       const der = sign();
-      ocspAnswers.delete(key);
-      if (ocspAnswers.size >= OCSP_REUSE_MAX_ENTRIES) ocspAnswers.delete(ocspAnswers.keys().next().value!);
-      ocspAnswers.set(key, { der, until: now.getTime() + OCSP_REUSE_MS });
+      remember(ocspAnswers, key, { der, until: now.getTime() + OCSP_REUSE_MS });
       return der;
     },
 

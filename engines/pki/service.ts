@@ -12,9 +12,8 @@ import {
   certIdKey,
   generateOcspSigner,
   MalformedOcspRequest,
-  ocspErrorResponse,
+  OCSP_MALFORMED_REQUEST,
   ocspSignerUsable,
-  OCSPResponseStatus,
   openOcspSigner,
   parseOcspRequest,
   serialAskedOf,
@@ -208,7 +207,8 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       nonce: parsed.nonce,
       items: parsed.certIds.map((certId) => ({ certId, serial: serialAskedOf(certId, material), idKey: certIdKey(certId) })),
     };
-    if (!read.nonce) remember(readRequests, memo, read);
+    // A single-certificate request is ~100 bytes; bigger ones are rare enough not to hold memory for.
+    if (!read.nonce && request.length <= 1024) remember(readRequests, memo, read);
     return read;
   }
 
@@ -367,7 +367,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
     async ocspResponse(profile, request, now) {
       const settings = profileOf(profile);
       const asked = readOcspRequest(profile, await ca(profile), request);
-      if (!asked) return ocspErrorResponse(OCSPResponseStatus.malformedRequest);
+      if (!asked) return OCSP_MALFORMED_REQUEST;
       const signer = await ocspSigner(profile, now);
       const answers = await Promise.all(asked.items.map(async ({ certId, serial }) => ({ certId, answer: await certIdStatus(profile, serial) })));
       const sign = () =>

@@ -5,7 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { OCSPResponse, OCSPResponseStatus } from '@peculiar/asn1-ocsp';
+import { BasicOCSPResponse, OCSPResponse, OCSPResponseStatus } from '@peculiar/asn1-ocsp';
 import { publicationRouter } from '../../api/web/router';
 import { errorHandler } from '../../api/errors';
 import { buildProfiles, createCertificateAuthority, createPkiStore, type CertificateAuthority } from '../../engines/pki';
@@ -52,6 +52,8 @@ async function post(body: Buffer | string, contentType = 'application/ocsp-reque
   return { status: response.status, type: response.headers.get('content-type'), der: Buffer.from(await response.arrayBuffer()) };
 }
 
+const basicOf = (der: Buffer) => AsnConvert.parse(AsnConvert.parse(der, OCSPResponse).responseBytes!.response.buffer, BasicOCSPResponse);
+const thisUpdateOf = (der: Buffer) => basicOf(der).tbsResponseData.responses[0]!.thisUpdate;
 const statusOf = (der: Buffer) => OCSPResponseStatus[AsnConvert.parse(der, OCSPResponse).responseStatus];
 
 /** The DER request openssl would send for `certificateFile`, without a nonce (as nginx sends it). */
@@ -187,6 +189,24 @@ test('when another process revokes a certificate, then this process answers revo
   const checked = await run('openssl', ['ocsp', '-respin', respFile, '-issuer', caFile, '-cert', user.file, '-CAfile', caFile]);
   expect(checked.stdout).toContain(`${user.file}: revoked`);
   expect(checked.stdout).toContain('Reason: affiliationChanged');
+});
+
+test('when the status is unchanged, then a signed answer is reused for 30 s only, and a request with a nonce is always signed anew', async () => {
+  const user = await issue('emp308');
+  const request = await requestFor(user.file);
+  const t0 = new Date();
+  const at = (seconds: number) => ca.ocspResponse('kdanshinnet', request, new Date(t0.getTime() + seconds * 1000));
+  const first = await at(0);
+  expect((await at(29)).equals(first)).toBe(true);
+  const fresh = await at(31);
+  expect(fresh.equals(first)).toBe(false);
+  expect(thisUpdateOf(fresh).getTime() - thisUpdateOf(first).getTime()).toBe(31_000);
+
+  const withNonce = await run('openssl', ['ocsp', '-issuer', caFile, '-cert', user.file, '-reqout', path.join(dir, 'nonce.der')]);
+  expect(withNonce.code).toBe(0);
+  const nonceRequest = fs.readFileSync(path.join(dir, 'nonce.der'));
+  const [a, b] = [await ca.ocspResponse('kdanshinnet', nonceRequest, t0), await ca.ocspResponse('kdanshinnet', nonceRequest, new Date(t0.getTime() + 5000))];
+  expect(thisUpdateOf(b).getTime() - thisUpdateOf(a).getTime()).toBe(5000);
 });
 
 test('when a request is malformed, then the answer is an OCSP malformedRequest (HTTP 200), never a server error; an unknown profile is a 404', async () => {

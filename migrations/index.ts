@@ -8,6 +8,7 @@ import * as operators from './20261126_005_operators';
 import * as supportSearch from './20261126_006_support_search';
 import * as imports from './20261126_007_imports';
 import * as migrationImport from './20261126_008_migration_import';
+import * as ocspResponders from './20261126_009_ocsp_responders';
 import * as loginThrottle from './20261126_010_login_throttle';
 import * as auditChain from './20261126_011_audit_chain';
 import * as idempotency from './20261126_012_idempotency';
@@ -32,6 +33,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261126_006_support_search', supportSearch],
   ['20261126_007_imports', imports],
   ['20261126_008_migration_import', migrationImport],
+  ['20261126_009_ocsp_responders', ocspResponders],
   ['20261126_010_login_throttle', loginThrottle],
   ['20261126_011_audit_chain', auditChain],
   ['20261126_012_idempotency', idempotency],

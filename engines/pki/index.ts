@@ -4,7 +4,8 @@ export type { CertificateAuthority, CertificateAuthorityDeps, IssueRequest, Issu
 export { createPkiStore } from './store';
 export { createPreviousCas, normalizeSerial } from './previous-cas';
 export type { PreviousCas, PreviousCa, PreviousCaCertificate, PreviousCaProblem } from './previous-cas';
-export type { PkiStore, IssuedCertificate, StoredCa, StoredCrl, RevokedEntry } from './store';
+export { OCSP_MALFORMED_REQUEST, OCSP_INTERNAL_ERROR } from './ocsp';
+export type { PkiStore, IssuedCertificate, StoredCa, StoredCrl, RevokedEntry, StoredOcspResponder } from './store';
 export { buildProfiles, lifecyclePolicy, KEY_ALGORITHMS } from './profiles';
 export type { CertificateProfile, KeyAlgorithm, CaKeyAlgorithm, Pkcs12Encryption, ProfileSettings, ProfileOverrides } from './profiles';
 export { validatePkcs12Password, validateSubject, PKCS12_PASSWORD_MESSAGES_JA, PKCS12_PASSWORD_MIN_LENGTH, SUBJECT_NAME, EMAIL_ADDRESS, MAX_EMAIL_LENGTH } from './subject';

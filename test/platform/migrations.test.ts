@@ -45,6 +45,7 @@ forEachDatabase(
           'import_lines',
           'previous_cas',
           'imported_certificates',
+          'ocsp_responders',
         ]),
       );
 

@@ -1,5 +1,6 @@
 // `npm run bench:pki`: certificates per second for the whole pipeline (native keygen + signing + PKCS#12, through the
-// engine and its SQLite store) against native key generation alone on all cores (the ceiling) and the openssl CLI.
+// engine and its SQLite store) against native key generation alone on all cores (the ceiling) and the openssl CLI; and
+// the same pipeline with the CA key in a SoftHSM2 token (PKCS#11) beside the file-key figure.
 import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,6 +9,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createDb, migrateToLatest } from '../infra/db';
 import { buildProfiles, createCertificateAuthority, createPkiStore, KEY_ALGORITHMS, type KeyAlgorithm } from '../engines/pki';
+import { SOFTHSM2_MODULE } from '../engines/pki/pkcs11';
+import { createSoftHsmToken, useThrowawaySoftHsm } from '../test/support/softhsm';
 
 const exec = promisify(execFile);
 const generateKeyPair = promisify(crypto.generateKeyPair);
@@ -62,14 +65,29 @@ async function opensslOnce(dir: string, algorithm: KeyAlgorithm, i: number, ca: 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-bench-pki-'));
   const db = createDb({ client: 'sqlite', connection: path.join(dir, 'certflow.sqlite') });
+  // A second installation whose CA keys are made in a throwaway SoftHSM2 token (set before the module is loaded).
+  const hsmDb = createDb({ client: 'sqlite', connection: path.join(dir, 'certflow-hsm.sqlite') });
+  useThrowawaySoftHsm();
+  const pin = crypto.randomBytes(6).toString('hex');
+  createSoftHsmToken('certflow-bench', pin);
   try {
     await migrateToLatest(db);
+    await migrateToLatest(hsmDb);
     const dataKey = crypto.randomBytes(32);
     const caDir = path.join(dir, 'ca');
     const store = createPkiStore(db);
-    const authority = (keyAlgorithm: KeyAlgorithm) =>
-      createCertificateAuthority({ store, caDir, caPassphrase: CA_PASSPHRASE, dataKey, profiles: buildProfiles({ publicUrl: 'https://certflow.example.jp', overrides: { kdanshinnet: { keyAlgorithm } } }) });
+    const hsmStore = createPkiStore(hsmDb);
+    const authority = (keyAlgorithm: KeyAlgorithm, where: 'file' | 'pkcs11' = 'file') =>
+      createCertificateAuthority({
+        store: where === 'file' ? store : hsmStore,
+        caDir,
+        caPassphrase: CA_PASSPHRASE,
+        caKeyStore: { where: { kdanshinnet: where, nissay: where, operators: where }, pkcs11: { module: SOFTHSM2_MODULE, token: { label: 'certflow-bench' }, pin } },
+        dataKey,
+        profiles: buildProfiles({ publicUrl: 'https://certflow.example.jp', overrides: { kdanshinnet: { keyAlgorithm } } }),
+      });
     await authority('rsa-2048').ensureCas(NOW);
+    await authority('rsa-2048', 'pkcs11').ensureCas(NOW);
 
     // openssl signs with the same CA key (decrypted into the temp folder) and the same extensions.
     const storedCa = (await store.findCa('kdanshinnet'))!;
@@ -95,8 +113,7 @@ async function main(): Promise<void> {
 
     let sequence = 0;
     for (const algorithm of KEY_ALGORITHMS) {
-      const ca = authority(algorithm);
-      const pipeline = async () => {
+      const pipelineOf = (ca: ReturnType<typeof authority>) => async () => {
         const issuanceKey = `bench-${algorithm}-${sequence++}`;
         await ca.issue({
           issuanceKey, requestId: issuanceKey.slice(0, 32), profile: 'kdanshinnet', userId: 'emp002', organizationalUnits: ['div1-1-1', 'div1-1', 'div1'],
@@ -105,25 +122,30 @@ async function main(): Promise<void> {
         await ca.buildPkcs12(issuanceKey, PKCS12_PASSWORD, { userId: 'emp002' });
         await ca.destroyKey(issuanceKey);
       };
-      for (let i = 0; i < CORES; i++) await pipeline(); // warm-up: JIT and the CA cache
+      const pipeline = pipelineOf(authority(algorithm));
+      const hsmPipeline = pipelineOf(authority(algorithm, 'pkcs11'));
+      for (let i = 0; i < CORES; i++) await Promise.all([pipeline(), hsmPipeline()]); // warm-up: JIT and the CA caches
 
       const ceiling = await throughput(CORES, () => nativeKeyPair(algorithm));
       // Twice the cores in flight, so the key generation threads stay busy while JavaScript encodes.
       const pipelineRate = await throughput(CORES * 2, pipeline);
+      const hsmPipelineRate = await throughput(CORES * 2, hsmPipeline);
       const openssl = await throughput(CORES, (i) => opensslOnce(dir, algorithm, i, opensslCa));
       const round = (n: number) => Math.round(n * 100) / 100;
       console.log(JSON.stringify({
         bench: 'pki',
         alg: algorithm,
         pipeline_per_s: round(pipelineRate),
+        pipeline_softhsm_per_s: round(hsmPipelineRate),
         ceiling_per_s: round(ceiling),
         openssl_per_s: round(openssl),
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       }));
-      console.error(`[bench:pki] ${algorithm}: pipeline/ceiling ${(pipelineRate / ceiling).toFixed(2)}, pipeline/openssl ${(pipelineRate / openssl).toFixed(2)} (${CORES} cores, ${SECONDS} s each)`);
+      console.error(`[bench:pki] ${algorithm}: pipeline/ceiling ${(pipelineRate / ceiling).toFixed(2)}, pipeline/openssl ${(pipelineRate / openssl).toFixed(2)}, SoftHSM/file key ${(hsmPipelineRate / pipelineRate).toFixed(2)} (${CORES} cores, ${SECONDS} s each)`);
     }
   } finally {
     await db.destroy();
+    await hsmDb.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

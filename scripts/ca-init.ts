@@ -1,4 +1,5 @@
-// `npm run ca:init`: creates each profile's CA in the database (key encrypted with CERTFLOW_CA_PASSPHRASE) when missing,
+// `npm run ca:init`: creates each profile's CA in the database (key encrypted with CERTFLOW_CA_PASSPHRASE, or generated
+// inside the PKCS#11 token CERTFLOW_CA_KEY_STORE=pkcs11 names) when missing,
 // importing the files of a CA made before CAs lived in the database.
 import crypto from 'node:crypto';
 import { ConfigError, loadConfig } from '../worker/config';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
       store: createPkiStore(db),
       caDir: config.ca.dir,
       caPassphrase: config.ca.passphrase,
+      caKeyStore: config.ca.keyStore,
       dataKey: config.dataKey,
       profiles: buildProfiles({ publicUrl: config.publicUrl }),
     });
@@ -26,7 +28,8 @@ async function main(): Promise<void> {
     for (const profile of PROFILES) {
       const certificate = new crypto.X509Certificate(await ca.caCertificatePem(profile));
       const state = created.includes(profile) ? 'created' : imported.includes(profile) ? `imported from ${config.ca.dir}` : 'present';
-      console.log(`[ca:init] ${profile}: ${state} — ${certificate.subject.replace(/\n/g, ', ')}; SHA-256 ${certificate.fingerprint256}; valid to ${certificate.validTo}`);
+      const where = config.ca.keyStore.where[profile] === 'pkcs11' && state === 'created' ? ' (key generated in the PKCS#11 token)' : '';
+      console.log(`[ca:init] ${profile}: ${state}${where} — ${certificate.subject.replace(/\n/g, ', ')}; SHA-256 ${certificate.fingerprint256}; valid to ${certificate.validTo}`);
     }
     console.log(`[ca:init] CAs in the ${config.db.client === 'pg' ? 'PostgreSQL' : `SQLite (${config.db.connection})`} database`);
   } finally {

@@ -47,6 +47,8 @@ if [ "${1:-}" = "--test" ]; then
   # The OCSP responder's consumer test: nginx verifying client certificates with ssl_ocsp (no stream module needed).
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
   has_postgres || missing+=(postgresql)
+  # CA keys behind PKCS#11 (test/pki/hsm.test.ts, bench:pki): SoftHSM2's module and softhsm2-util to make a token.
+  [ -f /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
   # A Japanese font, so the browser tests' screenshots show the pages' text rather than boxes.
   [ -n "$(fc-list :lang=ja 2>/dev/null)" ] || missing+=(fonts-ipafont-gothic)
   # Python with venv for schemathesis, the API fuzzer (test/api/fuzz.test.ts).

@@ -92,6 +92,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       store: pkiStore,
       caDir: config.ca.dir,
       caPassphrase: config.ca.passphrase,
+      caKeyStore: config.ca.keyStore,
       dataKey: config.dataKey,
       profiles,
       metrics,

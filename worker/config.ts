@@ -1,7 +1,9 @@
 // The one typed configuration of certflow, read from the environment and validated at start-up.
 import path from 'node:path';
+import fs from 'node:fs';
 import { z } from 'zod';
 import type { ApiToken } from '../api/support/auth';
+import { PROFILES, type Profile } from '../workflows/definitions';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -58,6 +60,14 @@ const schema = z.object({
   CERTFLOW_SUPPORT_HOURS: z.string().min(1).default('月～金曜日 9:00～17:30（祝日、12/31～1/3を除く）'),
   CERTFLOW_MANUAL_URL: z.string().url().default('http://entry-kiko.danshin-net.com/'),
   CERTFLOW_CA_PASSPHRASE: secret(z.string().min(12, 'must be at least 12 characters')),
+  /** Where new CA keys are made: `file` (encrypted with the passphrase, in the database) or `pkcs11` (inside the token). */
+  CERTFLOW_CA_KEY_STORE: z.enum(['file', 'pkcs11']).default('file'),
+  ...Object.fromEntries(PROFILES.map((p) => [`CERTFLOW_CA_KEY_STORE_${p.toUpperCase()}`, z.enum(['file', 'pkcs11']).optional()])),
+  CERTFLOW_PKCS11_MODULE: z.string().min(1).default('/usr/lib/softhsm/libsofthsm2.so'),
+  CERTFLOW_PKCS11_TOKEN_LABEL: z.string().min(1).max(32).optional(),
+  CERTFLOW_PKCS11_SLOT: z.coerce.number().int().min(0).optional(),
+  CERTFLOW_PKCS11_PIN: z.string().min(1).optional(),
+  CERTFLOW_PKCS11_PIN_FILE: file,
   CERTFLOW_DATA_KEY: secret(z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters (a 256-bit key)')),
   CERTFLOW_SESSION_SECRET: secret(z.string().min(32, 'must be at least 32 characters')),
   CERTFLOW_API_TOKENS: z
@@ -135,7 +145,15 @@ export interface Config {
   };
   mailbox: { webPort: number };
   support: { phone: string; email: string; hours: string; manualUrl: string };
-  ca: { dir: string; passphrase: string };
+  ca: {
+    dir: string;
+    passphrase: string;
+    /** Where each profile's new CA key is made, and the PKCS#11 token when a profile uses one (engines/pki/ca-keys.ts). */
+    keyStore: {
+      where: Record<Profile, 'file' | 'pkcs11'>;
+      pkcs11?: { module: string; token: { label: string } | { slot: number }; pin: string };
+    };
+  };
   dataKey: Buffer;
   sessionSecret: string;
   apiTokens: ApiToken[];
@@ -165,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(parsed.error?.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`) ?? []),
     ...PAIRS.flatMap(([a, b]) => (!env[a] === !env[b] ? [] : [`${env[a] ? b : a}: is required when ${env[a] ? a : b} is set (give both or neither)`])),
     ...insecurePublicUrl(parsed.data?.CERTFLOW_PUBLIC_URL, parsed.data?.CERTFLOW_ALLOW_INSECURE_PUBLIC_URL === 'true'),
+    ...(parsed.success ? pkcs11Problems(env) : []),
   ];
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
@@ -227,12 +246,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       hours: e.CERTFLOW_SUPPORT_HOURS,
       manualUrl: e.CERTFLOW_MANUAL_URL,
     },
-    ca: { dir: path.join(dataDir, 'ca'), passphrase: e.CERTFLOW_CA_PASSPHRASE },
+    ca: { dir: path.join(dataDir, 'ca'), passphrase: e.CERTFLOW_CA_PASSPHRASE, keyStore: caKeyStore(env, e) },
     dataKey: Buffer.from(e.CERTFLOW_DATA_KEY, 'hex'),
     sessionSecret: e.CERTFLOW_SESSION_SECRET,
     apiTokens: e.CERTFLOW_API_TOKENS,
     logLevel: e.CERTFLOW_LOG_LEVEL,
   };
+}
+
+type ParsedEnv = z.infer<typeof schema>;
+
+function keyStoreOf(env: NodeJS.ProcessEnv, profile: Profile): 'file' | 'pkcs11' {
+  const value = env[`CERTFLOW_CA_KEY_STORE_${profile.toUpperCase()}`] || env.CERTFLOW_CA_KEY_STORE || 'file';
+  return value as 'file' | 'pkcs11';
+}
+
+/** A PKCS#11 key store needs one token (label or slot) and one PIN (value or file). */
+function pkcs11Problems(env: NodeJS.ProcessEnv): string[] {
+  if (!PROFILES.some((p) => keyStoreOf(env, p) === 'pkcs11')) return [];
+  const problems: string[] = [];
+  if (!env.CERTFLOW_PKCS11_TOKEN_LABEL === !env.CERTFLOW_PKCS11_SLOT) {
+    problems.push('CERTFLOW_PKCS11_TOKEN_LABEL or CERTFLOW_PKCS11_SLOT: give exactly one when a CA key store is pkcs11');
+  }
+  if (!env.CERTFLOW_PKCS11_PIN === !env.CERTFLOW_PKCS11_PIN_FILE) {
+    problems.push('CERTFLOW_PKCS11_PIN or CERTFLOW_PKCS11_PIN_FILE: give exactly one when a CA key store is pkcs11');
+  } else if (env.CERTFLOW_PKCS11_PIN_FILE && !fs.existsSync(env.CERTFLOW_PKCS11_PIN_FILE)) {
+    problems.push(`CERTFLOW_PKCS11_PIN_FILE: ${env.CERTFLOW_PKCS11_PIN_FILE} does not exist`);
+  }
+  return problems;
+}
+
+function caKeyStore(env: NodeJS.ProcessEnv, e: ParsedEnv): Config['ca']['keyStore'] {
+  const where = Object.fromEntries(PROFILES.map((p) => [p, keyStoreOf(env, p)])) as Record<Profile, 'file' | 'pkcs11'>;
+  if (!Object.values(where).includes('pkcs11')) return { where };
+  // A PIN file holds the PIN alone; its final newline is not part of it.
+  const pin = e.CERTFLOW_PKCS11_PIN ?? fs.readFileSync(e.CERTFLOW_PKCS11_PIN_FILE!, 'utf8').replace(/\r?\n$/, '');
+  const token = e.CERTFLOW_PKCS11_TOKEN_LABEL !== undefined ? { label: e.CERTFLOW_PKCS11_TOKEN_LABEL } : { slot: e.CERTFLOW_PKCS11_SLOT! };
+  return { where, pkcs11: { module: e.CERTFLOW_PKCS11_MODULE, token, pin } };
 }
 
 function resolved(file: string | undefined): string | undefined {

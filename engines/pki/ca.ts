@@ -1,26 +1,25 @@
 // The CA of each profile: created when missing (or imported from the files of earlier versions), kept in the database
-// through the PKI store with its key encrypted under the CA passphrase, and opened for signing.
+// through the PKI store with its key reference (encrypted under the CA passphrase, or in a PKCS#11 token), opened for signing.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import forge from 'node-forge';
+import type { CaKeyStore, CaKeyStores } from './ca-keys';
 import { CaUnavailableError } from './errors';
 import { addYears } from '../../workflows/time-rules';
 import type { CaKeyAlgorithm, CertificateProfile } from './profiles';
 import type { StoredCa } from './store';
 import { randomSerial, subjectKeyIdentifier } from './serial';
-import { RSA_SHA256, rsaSigningKey, rsaVerifyingKey, x509, type CryptoKey } from './crypto-provider';
-
-const generateKeyPair = promisify(crypto.generateKeyPair);
+import { caSigningKey, RSA_SHA256, rsaVerifyingKey, x509, type CaSign, type CryptoKey } from './crypto-provider';
 
 export interface CaMaterial {
   profile: string;
   certificate: x509.X509Certificate;
   certificateDer: Buffer;
   certificatePem: string;
-  privateKey: crypto.KeyObject;
-  /** The same key for WebCrypto signers (@peculiar/x509). */
+  /** Every signature of this CA (certificates, CRLs, OCSP responder certificates) is made here, by its key store. */
+  sign: CaSign;
+  /** The same signing for @peculiar/x509 (a stand-in key routed to `sign`). */
   signingKey: CryptoKey;
   /** The CA's subject key identifier, the authority key identifier of everything it signs. */
   keyId: Buffer;
@@ -38,9 +37,13 @@ function modulusLength(algorithm: CaKeyAlgorithm): number {
   return Number(algorithm.slice('rsa-'.length));
 }
 
-/** A new key and self-signed certificate for the profile's CA, the key PKCS#8-encrypted with the passphrase. */
-export async function generateCa(profile: CertificateProfile, passphrase: string, now: Date): Promise<StoredCa> {
-  const { privateKey, publicKey } = await generateKeyPair('rsa', { modulusLength: modulusLength(profile.caKeyAlgorithm) });
+/**
+ * A new key (made by `keys`: encrypted with the passphrase, or inside a token) and self-signed certificate for the
+ * profile's CA; `discard` removes the key again when another process's CA is stored first.
+ */
+export async function generateCa(profile: CertificateProfile, keys: CaKeyStore, now: Date): Promise<{ ca: StoredCa; discard(): Promise<void> }> {
+  const key = await keys.generate(profile.name, modulusLength(profile.caKeyAlgorithm));
+  const { publicKey } = key;
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   const keyId = subjectKeyIdentifier(spki);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
@@ -48,7 +51,7 @@ export async function generateCa(profile: CertificateProfile, passphrase: string
     name: [{ C: [profile.caCountry] }, { O: [profile.caOrganization] }, { CN: [profile.caCommonName] }],
     notBefore: now,
     notAfter: new Date(addYears(now.getTime(), profile.caValidityYears)),
-    keys: { privateKey: await rsaSigningKey(privateKey), publicKey: await rsaVerifyingKey(publicKey) },
+    keys: { privateKey: caSigningKey(key.sign), publicKey: await rsaVerifyingKey(publicKey) },
     signingAlgorithm: RSA_SHA256,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
@@ -56,8 +59,7 @@ export async function generateCa(profile: CertificateProfile, passphrase: string
       new x509.SubjectKeyIdentifierExtension(keyId.toString('hex')),
     ],
   });
-  const encryptedKeyPem = privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase }) as string;
-  return { profile: profile.name, certificatePem: certificate.toString('pem'), encryptedKeyPem, createdAt: now };
+  return { ca: { profile: profile.name, certificatePem: certificate.toString('pem'), encryptedKeyPem: key.reference, createdAt: now }, discard: key.discard };
 }
 
 /**
@@ -78,19 +80,17 @@ export function readCaFiles(caDir: string, profile: string, now: Date): StoredCa
   return { profile, certificatePem: fs.readFileSync(files.certificate, 'utf8'), encryptedKeyPem: fs.readFileSync(files.key, 'utf8'), createdAt: now };
 }
 
-/** Decrypts a stored CA for signing; a passphrase that does not open the key, or a key of another certificate, is a CaUnavailableError. */
-export async function openCa(stored: StoredCa, passphrase: string, source = 'in the database'): Promise<CaMaterial> {
+/**
+ * Opens a stored CA for signing through the key store its reference belongs to; a passphrase that does not open the
+ * key, a token without it, or a key of another certificate is a CaUnavailableError.
+ */
+export async function openCa(stored: StoredCa, keys: CaKeyStores, source = 'in the database'): Promise<CaMaterial> {
   const { profile, certificatePem } = stored;
-  let privateKey: crypto.KeyObject;
-  try {
-    privateKey = crypto.createPrivateKey({ key: stored.encryptedKeyPem, format: 'pem', passphrase });
-  } catch {
-    throw new CaUnavailableError(profile, `CA ${profile}: the key ${source} cannot be decrypted; CERTFLOW_CA_PASSPHRASE is wrong`);
-  }
+  const key = await keys.forReference(profile, stored.encryptedKeyPem).open(profile, stored.encryptedKeyPem, source);
   const certificate = new x509.X509Certificate(certificatePem);
   const certificateDer = Buffer.from(certificate.rawData);
   const publicKey = crypto.createPublicKey(certificatePem);
-  if (!crypto.createPublicKey(privateKey).equals(publicKey)) {
+  if (!key.publicKey.equals(publicKey)) {
     throw new CaUnavailableError(profile, `CA ${profile}: the key ${source} does not belong to its certificate`);
   }
   const keyId = subjectKeyIdentifier(publicKey.export({ format: 'der', type: 'spki' }));
@@ -99,8 +99,8 @@ export async function openCa(stored: StoredCa, passphrase: string, source = 'in 
     certificate,
     certificateDer,
     certificatePem,
-    privateKey,
-    signingKey: await rsaSigningKey(privateKey),
+    sign: key.sign,
+    signingKey: caSigningKey(key.sign),
     keyId,
     forgeSubject: forge.pki.certificateFromAsn1(forge.asn1.fromDer(certificateDer.toString('binary'))).subject.attributes,
   };

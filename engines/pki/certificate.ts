@@ -1,5 +1,5 @@
-// Signs an end-user certificate: node-forge encodes RSA leaves and Node signs the TBSCertificate natively;
-// EC leaves go through @peculiar/x509 (node-forge cannot encode an EC public key), also signed natively via WebCrypto.
+// Signs an end-user certificate: node-forge encodes RSA leaves and the CA key store signs the TBSCertificate;
+// EC leaves go through @peculiar/x509 (node-forge cannot encode an EC public key), signed by the same key store.
 import crypto from 'node:crypto';
 import forge from 'node-forge';
 import type { CaMaterial } from './ca';
@@ -34,7 +34,7 @@ export async function signLeafCertificate(ca: CaMaterial, template: LeafTemplate
   return publicKey.asymmetricKeyType === 'rsa' ? signRsaLeaf(ca, template, publicKey) : signOtherLeaf(ca, template, publicKey);
 }
 
-function signRsaLeaf(ca: CaMaterial, template: LeafTemplate, publicKey: crypto.KeyObject): Buffer {
+async function signRsaLeaf(ca: CaMaterial, template: LeafTemplate, publicKey: crypto.KeyObject): Promise<Buffer> {
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   const certificate = forge.pki.createCertificate();
   certificate.serialNumber = template.serial;
@@ -62,8 +62,8 @@ function signRsaLeaf(ca: CaMaterial, template: LeafTemplate, publicKey: crypto.K
   certificate.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
   certificate.signatureOid = forge.pki.oids.sha256WithRSAEncryption;
   const tbs = getTBSCertificate(certificate);
-  // The signature is the costly part; Node's OpenSSL does it ~50× faster than node-forge's JavaScript RSA.
-  const signature = crypto.sign('sha256', Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary'), ca.privateKey);
+  // The signature is the costly part: the CA's key store makes it (Node's OpenSSL, ~50× node-forge's RSA, or the token).
+  const signature = await ca.sign(Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary'));
   (certificate as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
   certificate.signature = signature.toString('binary');
   return Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(certificate)).getBytes(), 'binary');

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { PROFILES, REVOCATION_REASONS, type Profile, type RevocationReason } from '../../workflows/definitions';
 import { generateCa, openCa, readCaFiles, type CaMaterial } from './ca';
+import { createCaKeyStores, type CaKeyStoreSettings } from './ca-keys';
 import { signLeafCertificate } from './certificate';
 import type { CertID } from '@peculiar/asn1-ocsp';
 import type { Extension } from '@peculiar/asn1-x509';
@@ -45,6 +46,11 @@ export interface CertificateAuthorityDeps {
    */
   caDir: string;
   caPassphrase: string;
+  /**
+   * config.ca.keyStore: where each profile's new CA key is made (file: encrypted with caPassphrase in the database;
+   * pkcs11: inside the token). A stored CA is opened where its key reference says, whatever this says now.
+   */
+  caKeyStore?: CaKeyStoreSettings;
   /** config.dataKey: 32 bytes, seals issued private keys until download. */
   dataKey: Buffer;
   profiles: Record<Profile, CertificateProfile>;
@@ -137,6 +143,7 @@ function remember<V>(memo: Map<string, V>, key: string, value: V): void {
 export function createCertificateAuthority(deps: CertificateAuthorityDeps): CertificateAuthority {
   const { store, caDir, caPassphrase, dataKey, profiles, metrics } = deps;
   if (!caPassphrase) throw new CaUnavailableError('*', 'CERTFLOW_CA_PASSPHRASE is not set: the CA keys cannot be opened');
+  const caKeys = createCaKeyStores(caPassphrase, deps.caKeyStore);
   if (!Buffer.isBuffer(dataKey) || dataKey.length !== 32) throw new Error('dataKey must be a 32-byte Buffer (AES-256)');
   const loaded = new Map<Profile, Promise<CaMaterial>>();
 
@@ -151,7 +158,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
     if (!material) {
       material = store.findCa(profile).then((stored) => {
         if (!stored) throw new CaUnavailableError(profile, `CA ${profile} is not set up in the database: run \`npm run ca:init\``);
-        return openCa(stored, caPassphrase);
+        return openCa(stored, caKeys);
       });
       // A failed load (e.g. no CA yet) is not cached, so a later ensureCas can succeed.
       material.catch(() => loaded.delete(profile));
@@ -243,14 +250,17 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
     async ensureCas(now) {
       const created: Profile[] = [];
       const imported: Profile[] = [];
+      // A configured token that is missing, or a wrong PIN, stops start-up here with its name.
+      await caKeys.check();
       for (const name of PROFILES) {
         if (!(await store.findCa(name))) {
           const files = readCaFiles(caDir, name, now);
           // Checked before it is stored: a passphrase that does not open the files must not put them in the database.
-          if (files) await openCa(files, caPassphrase, `in ${caDir}`);
-          const candidate = files ?? (await generateCa(profileOf(name), caPassphrase, now));
+          if (files) await openCa(files, caKeys, `in ${caDir}`);
+          const generated = files ? undefined : await generateCa(profileOf(name), caKeys.forNew(name), now);
           // The unique profile decides between processes starting together; the loser uses the winner's CA.
-          if (await store.insertCa(candidate)) (files ? imported : created).push(name);
+          if (await store.insertCa(files ?? generated!.ca)) (files ? imported : created).push(name);
+          else await generated?.discard();
         }
         loaded.delete(name);
         await ca(name);

@@ -37,11 +37,11 @@ export interface RevokedEntry {
   reason: RevocationReason;
 }
 
-/** A profile's CA as every certflow process reads it: the certificate and its key, still encrypted with the CA passphrase. */
+/** A profile's CA as every certflow process reads it: the certificate and its key, still encrypted or in a token. */
 export interface StoredCa {
   profile: string;
   certificatePem: string;
-  /** PKCS#8 PEM, encrypted with CERTFLOW_CA_PASSPHRASE. */
+  /** PKCS#8 PEM, encrypted with CERTFLOW_CA_PASSPHRASE; or, for a key inside a PKCS#11 token, its `pkcs11:` URI (ca-keys.ts). */
   encryptedKeyPem: string;
   createdAt: Date;
 }

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../worker/config';
 import { testEnv } from '../support/config';
@@ -33,6 +35,30 @@ describe('configuration', () => {
     for (const loopback of ['http://127.0.0.1:3000', 'http://localhost:3000', 'http://[::1]:3000']) {
       expect(loadConfig(testEnv({ CERTFLOW_PUBLIC_URL: loopback })).publicUrl).toBe(loopback);
     }
+  });
+
+  it('when a CA key store is pkcs11, then the token and the PIN (value or file) are required, and each profile may choose its own store', () => {
+    expect(loadConfig(testEnv({})).ca.keyStore).toEqual({ where: { kdanshinnet: 'file', nissay: 'file', operators: 'file' } });
+    expect(() => loadConfig(testEnv({ CERTFLOW_CA_KEY_STORE_NISSAY: 'pkcs11' }))).toThrow(
+      /CERTFLOW_PKCS11_TOKEN_LABEL or CERTFLOW_PKCS11_SLOT: give exactly one[\s\S]*CERTFLOW_PKCS11_PIN or CERTFLOW_PKCS11_PIN_FILE: give exactly one/,
+    );
+    expect(() => loadConfig(testEnv({ CERTFLOW_CA_KEY_STORE: 'pkcs11', CERTFLOW_PKCS11_SLOT: '3', CERTFLOW_PKCS11_PIN_FILE: '/nonexistent/pin' }))).toThrow(
+      'CERTFLOW_PKCS11_PIN_FILE: /nonexistent/pin does not exist',
+    );
+    expect(() => loadConfig(testEnv({ CERTFLOW_CA_KEY_STORE: 'hsm' }))).toThrow(/CERTFLOW_CA_KEY_STORE/);
+    const pinFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-pin-')), 'pin');
+    fs.writeFileSync(pinFile, '123456\n');
+    const config = loadConfig(testEnv({ CERTFLOW_CA_KEY_STORE: 'pkcs11', CERTFLOW_CA_KEY_STORE_OPERATORS: 'file', CERTFLOW_PKCS11_TOKEN_LABEL: 'certflow-ca', CERTFLOW_PKCS11_PIN_FILE: pinFile }));
+    expect(config.ca.keyStore).toEqual({
+      where: { kdanshinnet: 'pkcs11', nissay: 'pkcs11', operators: 'file' },
+      pkcs11: { module: '/usr/lib/softhsm/libsofthsm2.so', token: { label: 'certflow-ca' }, pin: '123456' },
+    });
+    fs.rmSync(path.dirname(pinFile), { recursive: true, force: true });
+    expect(loadConfig(testEnv({ CERTFLOW_CA_KEY_STORE: 'pkcs11', CERTFLOW_PKCS11_SLOT: '0', CERTFLOW_PKCS11_PIN: '9999', CERTFLOW_PKCS11_MODULE: '/opt/hsm/lib.so' })).ca.keyStore.pkcs11).toEqual({
+      module: '/opt/hsm/lib.so',
+      token: { slot: 0 },
+      pin: '9999',
+    });
   });
 
   it('when PostgreSQL is chosen without a URL, then the missing value is named', () => {

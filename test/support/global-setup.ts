@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { temporalCli, temporalTestServer } from './temporal';
 import { startPostgresCluster, type PostgresCluster } from './postgres';
+import { useThrowawaySoftHsm } from './softhsm';
 
 declare global {
   // Read by global-teardown.ts, which runs in the same process.
@@ -12,6 +13,8 @@ export default async function globalSetup(): Promise<void> {
   for (const binary of [temporalCli, temporalTestServer]) {
     if (!fs.existsSync(binary)) throw new Error(`${binary} is missing: run scripts/setup.sh --test`);
   }
+  // The PKCS#11 tests' SoftHSM2 (test/pki/hsm.test.ts): its configuration is read from the environment the workers inherit.
+  useThrowawaySoftHsm();
   // An operator's server (e.g. CI's) is used as is; the tests create and drop their own databases in it.
   if (process.env.CERTFLOW_TEST_PG_URL) return;
   const cluster = await startPostgresCluster();

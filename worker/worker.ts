@@ -9,6 +9,8 @@ export interface CertflowWorkerOptions {
   namespace?: string;
   taskQueue: string;
   activities: CertificateActivities & ImportActivities;
+  /** Workflows kept in the worker's cache (the SDK's default unless set); 0 also turns sticky task queues off. */
+  maxCachedWorkflows?: number;
 }
 
 export async function createCertflowWorker(o: CertflowWorkerOptions): Promise<Worker> {
@@ -20,5 +22,6 @@ export async function createCertflowWorker(o: CertflowWorkerOptions): Promise<Wo
     taskQueue: o.taskQueue,
     workflowBundle,
     activities: o.activities,
+    maxCachedWorkflows: o.maxCachedWorkflows,
   });
 }

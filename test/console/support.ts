@@ -7,7 +7,7 @@ import { supportApiDocument } from '../../api/support/router';
 import { statusQuery } from '../../workflows/definitions';
 import { createContractRecorder, type ContractRecorder } from '../api/contract-recorder';
 import { Visitor } from '../web/visitor';
-import { readEnrollmentMails, registerUser, startWebHarness, waitFor, type WebHarness } from '../web/harness';
+import { readEnrollmentMails, registerUser, startWebHarness, waitFor, type WebHarness, type WebHarnessOptions } from '../web/harness';
 
 export interface ConsoleHarness extends WebHarness {
   tokens: { admin: string; support: string };
@@ -19,9 +19,9 @@ export interface ConsoleHarness extends WebHarness {
   contract: ContractRecorder;
 }
 
-export async function startConsoleHarness(): Promise<ConsoleHarness> {
+export async function startConsoleHarness(options: WebHarnessOptions = {}): Promise<ConsoleHarness> {
   const tokens = { admin: crypto.randomBytes(24).toString('base64url'), support: crypto.randomBytes(24).toString('base64url') };
-  const h = await startWebHarness({}, {
+  const h = await startWebHarness(options, {
     CERTFLOW_API_TOKENS: JSON.stringify([
       { token: tokens.admin, role: 'admin', agent: 'bootstrap-admin' },
       { token: tokens.support, role: 'support', agent: 'api-support' },

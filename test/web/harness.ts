@@ -30,12 +30,26 @@ export interface WebHarness {
   dir: string;
   /** The domain the pages run on (business time is the test server's). */
   domain: DomainDeps;
+  /**
+   * Shuts the in-process worker down (an activity in flight is cancelled between two lines) and starts a new one on the
+   * same task queue. Only for a harness started with `restartableWorker`.
+   */
+  restartWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
+export type WebHarnessOptions = Partial<Pick<WebDeps, 'idleTimeoutMs' | 'loginThrottle' | 'loginFailuresPerMinute'>> & {
+  /**
+   * Workers without a workflow cache, hence without sticky task queues: the time-skipping server never moves a task off
+   * a stopped worker's sticky queue (a real server does, told by the worker's shutdown), so after restartWorker() the
+   * open workflows would wait for tasks that never come. Every workflow task then replays its history.
+   */
+  restartableWorker?: boolean;
+};
+
 
 export async function startWebHarness(
-  options: Partial<Pick<WebDeps, 'idleTimeoutMs' | 'loginThrottle' | 'loginFailuresPerMinute'>> = {},
+  { restartableWorker = false, ...options }: WebHarnessOptions = {},
   /** More CERTFLOW_* settings (e.g. API tokens for a test that also drives the support API). */
   settings: Record<string, string> = {},
   /** Runs on the runtime before the listeners are built (e.g. a previous CA the TLS listener must name). */
@@ -61,8 +75,20 @@ export async function startWebHarness(
   });
   const runtime = await createRuntime(config);
   await prepare?.(runtime);
-  const worker = await createCertflowWorker({ connection: env.nativeConnection, taskQueue: config.temporal.taskQueue, activities: runtime.activities });
-  const running = worker.run();
+  const startWorker = async () => {
+    const worker = await createCertflowWorker({
+      connection: env.nativeConnection,
+      taskQueue: config.temporal.taskQueue,
+      activities: runtime.activities,
+      ...(restartableWorker ? { maxCachedWorkflows: 0 } : {}),
+    });
+    return { worker, running: worker.run() };
+  };
+  let current = await startWorker();
+  const stopWorker = async () => {
+    current.worker.shutdown();
+    await current.running;
+  };
   const serverCertificate = await createSelfSignedServerCertificate(['localhost', '127.0.0.1']);
   const { app, tlsServer, domain } = await createHttpSide(runtime, {
     client: env.client,
@@ -85,13 +111,17 @@ export async function startWebHarness(
     serverCertificate,
     dir,
     domain,
+    async restartWorker() {
+      if (!restartableWorker) throw new Error('restartWorker() needs startWebHarness({ restartableWorker: true })');
+      await stopWorker();
+      current = await startWorker();
+    },
     async close() {
       tlsServer!.closeAllConnections();
       httpServer.closeAllConnections();
       await new Promise((resolve) => tlsServer!.close(resolve));
       await new Promise((resolve) => httpServer.close(resolve));
-      worker.shutdown();
-      await running;
+      await stopWorker();
       await env.teardown();
       await runtime.close();
       await mailbox.close();

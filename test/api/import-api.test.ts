@@ -45,7 +45,7 @@ describe('bulk registration through the API on sqlite', () => {
         total: 3,
         valid: 2,
         refused: 1,
-        refusedLines: [{ line: 3, label: 'imp002 (kdanshinnet)', errors: [{ field: 'email', message: 'must be an e-mail address' }, { field: 'organizationalUnits', message: 'must list at least one unit' }] }],
+        refusedLines: [{ line: 3, label: 'imp002 (kdanshinnet)', errors: [{ field: 'email', message: 'must be an ASCII e-mail address' }, { field: 'organizationalUnits', message: 'must list at least one unit' }] }],
       },
     });
     expect(await count('users')).toBe(users);

@@ -108,8 +108,8 @@ describe('a users line checked by the registration rules', () => {
       label: 'emp001 (other)',
       errors: [
         { field: 'profile', message: expect.stringContaining('kdanshinnet') },
-        { field: 'email', message: 'must be an e-mail address' },
-        { field: 'organization', message: 'must be at most 64 characters' },
+        { field: 'email', message: 'must be an ASCII e-mail address' },
+        { field: 'organization', message: 'must be at most 64 characters, without control characters or a space at either end' },
         { field: 'organizationalUnits[1]', message: 'must not be empty' },
       ],
     });

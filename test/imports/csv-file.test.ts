@@ -115,10 +115,11 @@ describe('a users line checked by the registration rules', () => {
     });
   });
 
-  it('when the schema passes but the certificate subject would not (a leading space), then the subject rule names the field', () => {
+  it('when a value would make a certificate subject the CA refuses (a leading space), then the line names the field', () => {
+    // The registration schema holds the PKI engine's own subject rules, so it names the field before the CA would.
     expect(userImportRules.readLine({ ...fields, organization: ' sampleCompany' })).toEqual({
       label: 'emp001 (kdanshinnet)',
-      errors: [{ field: 'organization', message: 'has leading or trailing spaces' }],
+      errors: [{ field: 'organization', message: 'must be at most 64 characters, without control characters or a space at either end' }],
     });
   });
 });

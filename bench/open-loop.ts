@@ -13,6 +13,9 @@ export interface OpenLoopOptions {
   warmupRequests?: number;
   tls?: https.AgentOptions;
   headers?: Record<string, string>;
+  /** GET unless told; a body is sent with each request (an OCSP POST). */
+  method?: string;
+  body?: Buffer;
 }
 
 export interface OpenLoopResult {
@@ -34,13 +37,13 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     : new http.Agent({ keepAlive: true, maxSockets: o.connections, scheduling: 'fifo' });
   const send = (): Promise<boolean> =>
     new Promise((resolve) => {
-      const req = (secure ? https : http).request(url, { agent, headers: o.headers, timeout: 10_000 }, (res) => {
+      const req = (secure ? https : http).request(url, { agent, method: o.method ?? 'GET', headers: o.headers, timeout: 10_000 }, (res) => {
         res.resume();
         res.on('end', () => resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300));
       });
       req.on('error', () => resolve(false));
       req.on('timeout', () => req.destroy());
-      req.end();
+      req.end(o.body);
     });
 
   for (let sent = 0; sent < (o.warmupRequests ?? o.connections); sent += o.connections) {

@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       'authorityKeyIdentifier=keyid',
       'subjectAltName=email:bench@sampleCompany.com',
       'crlDistributionPoints=URI:https://certflow.example.jp/crl/kdanshinnet.crl',
+      'authorityInfoAccess=OCSP;URI:https://certflow.example.jp/ocsp/kdanshinnet',
       '',
     ].join('\n'));
 

@@ -6,6 +6,7 @@ import * as mail from './20261125_003_mail';
 import * as sharedState from './20261126_004_shared_state';
 import * as operators from './20261126_005_operators';
 import * as supportSearch from './20261126_006_support_search';
+import * as ocspResponders from './20261126_009_ocsp_responders';
 import * as loginThrottle from './20261126_010_login_throttle';
 import * as auditChain from './20261126_011_audit_chain';
 import * as idempotency from './20261126_012_idempotency';
@@ -28,6 +29,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261126_004_shared_state', sharedState],
   ['20261126_005_operators', operators],
   ['20261126_006_support_search', supportSearch],
+  ['20261126_009_ocsp_responders', ocspResponders],
   ['20261126_010_login_throttle', loginThrottle],
   ['20261126_011_audit_chain', auditChain],
   ['20261126_012_idempotency', idempotency],

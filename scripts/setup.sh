@@ -44,6 +44,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v pk12util >/dev/null 2>&1 || missing+=(libnss3-tools)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  # The OCSP responder's consumer test: nginx verifying client certificates with ssl_ocsp (no stream module needed).
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
   has_postgres || missing+=(postgresql)
   # A Japanese font, so the browser tests' screenshots show the pages' text rather than boxes.
   [ -n "$(fc-list :lang=ja 2>/dev/null)" ] || missing+=(fonts-ipafont-gothic)

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       `  TLS client auth  ${config.tlsPublicUrl}/renew/kdanshinnet/  (portal gate: ${config.tlsPublicUrl}/portal/kdanshinnet/)`,
       `                   support console: ${config.tlsPublicUrl}/console/ (an operator's certificate; see "An agent's day")`,
       `  CRLs             ${config.publicUrl}/crl/kdanshinnet.crl  ·  ${config.publicUrl}/crl/nissay.crl`,
+      `  OCSP             ${config.publicUrl}/ocsp/kdanshinnet  ·  ${config.publicUrl}/ocsp/nissay`,
       `  Temporal Web UI  http://${temporalHost}:${config.temporal.uiPort}  (gRPC ${config.temporal.address}, data ${config.temporal.devServerDbFile})`,
       ...(useDevMailbox ? [`  dev mailbox      http://127.0.0.1:${config.mailbox.webPort}  (SMTP 127.0.0.1:${config.smtp.port})`] : []),
       `  database         ${config.db.client === 'sqlite' ? config.db.connection : 'PostgreSQL'}`,

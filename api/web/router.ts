@@ -1,5 +1,5 @@
-// The plain-HTTP side of the user's pages: enrollment (ユーザ認証 → menu → 鍵の取得 → Download), CRLs and CA certificates.
-import { Router, type Request, type Response } from 'express';
+// The plain-HTTP side of the user's pages: enrollment (ユーザ認証 → menu → 鍵の取得 → Download), CRLs, CA certificates, OCSP.
+import express, { Router, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import {
   createCertificateDetails,
@@ -11,6 +11,8 @@ import {
 } from '../../domain';
 import type { Profile } from '../../workflows/definitions';
 import { HttpError } from '../errors';
+import { routePattern } from '../http-metrics';
+import { OCSP_INTERNAL_ERROR, OCSP_MALFORMED_REQUEST } from '../../engines/pki';
 import { formField, typedRequestId } from './forms';
 import { mountKeyRoutes } from './key-routes';
 import { loginDelayed, MESSAGES } from './messages';
@@ -37,8 +39,27 @@ import { DEFAULT_IDLE_TIMEOUT_MS, mountPages, profileParam, type WebDeps } from 
 export const ENROLLMENT_COOKIE = 'certflow.enroll';
 const CRL_REUSE_MS = 1000;
 
-/** GET /crl/<profile>.crl and GET /ca/<profile>.pem: what relying parties fetch; no session. */
-export function publicationRouter({ ca, clock }: Pick<WebDeps, 'ca' | 'clock'>): Router {
+/** An OCSP request is ~100 bytes for one serial; base64 in a GET path or a POST body past this is not one. */
+const OCSP_REQUEST_LIMIT = 8192;
+
+/** The DER request in a GET path (`/<url-encoded base64>`); undefined when it cannot be one. */
+function base64Request(url: string): Buffer | undefined {
+  const raw = url.replace(/^\//, '').replace(/\?.*$/, '');
+  if (raw.length > OCSP_REQUEST_LIMIT * 3) return undefined; // every character %-escaped at worst
+  let base64: string;
+  try {
+    base64 = decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(base64) && base64.length <= OCSP_REQUEST_LIMIT ? Buffer.from(base64, 'base64') : undefined;
+}
+
+/**
+ * GET /crl/<profile>.crl, GET /ca/<profile>.pem and the OCSP responder at /ocsp/<profile> (RFC 6960 appendix A: POST
+ * application/ocsp-request, or GET /ocsp/<profile>/<url-encoded base64 request>): what relying parties ask; no session.
+ */
+export function publicationRouter({ ca, clock, logger }: Pick<WebDeps, 'ca' | 'clock' | 'logger'>): Router {
   const router = Router();
   const profileFrom = (file: string, suffix: string) => {
     const name = file.endsWith(suffix) ? file.slice(0, -suffix.length) : '';
@@ -59,6 +80,39 @@ export function publicationRouter({ ca, clock }: Pick<WebDeps, 'ca' | 'clock'>):
     const profile = profileFrom(req.params.file, '.crl');
     const der = await currentCrl(profile);
     res.set('Cache-Control', 'public, max-age=60').type('application/pkix-crl').send(der);
+  });
+  const ocspProfile = (req: Request) => {
+    const name = req.params.profile;
+    if (!isProfile(name)) throw HttpError.notFound(`no such profile: ${name}`);
+    return name;
+  };
+  // No caching by intermediaries: a revocation must show in the very next answer.
+  const sendOcsp = (res: Response, der: Buffer, status = 200) =>
+    res.status(status).set('Cache-Control', 'no-cache').type('application/ocsp-response').send(der);
+  const answerOcsp = async (res: Response, profile: Profile, request: Buffer | undefined) => {
+    if (!request || request.length === 0) return sendOcsp(res, OCSP_MALFORMED_REQUEST);
+    try {
+      sendOcsp(res, await ca.ocspResponse(profile, request, await clock()));
+    } catch (err) {
+      // Still an OCSP answer a client can read; the 5xx is for monitoring (database or CA unavailable).
+      logger?.error({ err, profile }, 'OCSP request failed');
+      sendOcsp(res, OCSP_INTERNAL_ERROR, 500);
+    }
+  };
+  const rawOcspBody = express.raw({ type: 'application/ocsp-request', limit: OCSP_REQUEST_LIMIT });
+  // A mount, not a route: the GET form's base64 is taken from the raw path, since a bad %-escape in a route
+  // parameter is Express's own 400 and an OCSP client must get a malformedRequest answer instead.
+  router.use('/ocsp/:profile', routePattern('/ocsp/:profile'), (req, res, next) => {
+    const profile = ocspProfile(req);
+    if (req.method === 'POST' && req.path === '/') {
+      // Another content type, or a body past the limit, is a malformed request, answered as OCSP answers one.
+      return rawOcspBody(req, res, (err?: unknown) => {
+        if (err || !Buffer.isBuffer(req.body)) return void sendOcsp(res, OCSP_MALFORMED_REQUEST);
+        answerOcsp(res, profile, req.body).catch(next);
+      });
+    }
+    if (req.method !== 'GET') return next();
+    answerOcsp(res, profile, base64Request(req.url)).catch(next);
   });
   router.get('/ca/:file', async (req, res) => {
     const profile = profileFrom(req.params.file, '.pem');

@@ -16,6 +16,12 @@ export interface LeafTemplate {
   notBefore: Date;
   notAfter: Date;
   crlUrl: string;
+  ocspUrl: string;
+}
+
+/** Authority Information Access with the CA's OCSP responder, as @peculiar/x509 encodes it (node-forge has no encoder). */
+function authorityInfoAccess(ocspUrl: string) {
+  return new x509.AuthorityInfoAccessExtension({ ocsp: [ocspUrl] });
 }
 
 // PrintableString where the value allows it (as OpenSSL and @peculiar/x509 choose), UTF8String otherwise (Japanese names).
@@ -51,6 +57,7 @@ function signRsaLeaf(ca: CaMaterial, template: LeafTemplate, publicKey: crypto.K
     { name: 'authorityKeyIdentifier', keyIdentifier: ca.keyId.toString('binary') },
     { name: 'subjectAltName', altNames: [{ type: 1, value: template.subject.email }] },
     { name: 'cRLDistributionPoints', altNames: [{ type: 6, value: template.crlUrl }] },
+    ((aia) => ({ id: aia.type, value: Buffer.from(aia.value).toString('binary') }))(authorityInfoAccess(template.ocspUrl)),
   ]);
   certificate.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
   certificate.signatureOid = forge.pki.oids.sha256WithRSAEncryption;
@@ -82,6 +89,7 @@ async function signOtherLeaf(ca: CaMaterial, template: LeafTemplate, publicKey: 
       new x509.AuthorityKeyIdentifierExtension(ca.keyId.toString('hex')),
       new x509.SubjectAlternativeNameExtension([{ type: 'email', value: template.subject.email }]),
       new x509.CRLDistributionPointsExtension([template.crlUrl]),
+      authorityInfoAccess(template.ocspUrl),
     ],
   });
   return Buffer.from(certificate.rawData);

@@ -37,7 +37,10 @@ export async function signCrl(ca: CaMaterial, contents: CrlContents): Promise<Bu
 
 /** Re-sign once half of the validity has passed, so a relying party caching until nextUpdate never holds a stale CRL. */
 export function crlNeedsRefresh(current: { thisUpdate: Date; nextUpdate: Date } | undefined, now: Date): boolean {
-  if (!current) return true;
-  const halfway = current.thisUpdate.getTime() + (current.nextUpdate.getTime() - current.thisUpdate.getTime()) / 2;
-  return now.getTime() >= halfway;
+  return !current || halfwayPassed(current.thisUpdate, current.nextUpdate, now);
+}
+
+/** Whether half of [from, to] has passed at `now`: when a CRL is re-signed and an OCSP signer renewed. */
+export function halfwayPassed(from: Date, to: Date, now: Date): boolean {
+  return now.getTime() >= from.getTime() + (to.getTime() - from.getTime()) / 2;
 }

@@ -2,7 +2,8 @@
 export { createCertificateAuthority } from './service';
 export type { CertificateAuthority, CertificateAuthorityDeps, IssueRequest, IssuedCertificateSummary, CertificateStatusReport } from './service';
 export { createPkiStore } from './store';
-export type { PkiStore, IssuedCertificate, StoredCa, StoredCrl, RevokedEntry } from './store';
+export { OCSP_MALFORMED_REQUEST, OCSP_INTERNAL_ERROR } from './ocsp';
+export type { PkiStore, IssuedCertificate, StoredCa, StoredCrl, RevokedEntry, StoredOcspResponder } from './store';
 export { buildProfiles, lifecyclePolicy, KEY_ALGORITHMS } from './profiles';
 export type { CertificateProfile, KeyAlgorithm, CaKeyAlgorithm, Pkcs12Encryption, ProfileSettings, ProfileOverrides } from './profiles';
 export { validatePkcs12Password, validateSubject, PKCS12_PASSWORD_MESSAGES_JA, PKCS12_PASSWORD_MIN_LENGTH } from './subject';

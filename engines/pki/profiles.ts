@@ -33,12 +33,18 @@ export interface CertificateProfile {
   crlUrl: string;
   /** thisUpdate → nextUpdate; the CRL is re-signed once half of it has passed. */
   crlValidityDays: number;
+  /** This CA's OCSP responder (GET and POST); written into every certificate's Authority Information Access. */
+  ocspUrl: string;
+  /** thisUpdate → nextUpdate of an OCSP answer: how long a relying party that caches answers may hold one. */
+  ocspResponseValidityMinutes: number;
+  /** Validity of the delegated OCSP-signing certificate; the CA issues a new one once half of it has passed. */
+  ocspSignerValidityDays: number;
   pkcs12Encryption: Pkcs12Encryption;
   /** PBKDF2 / PKCS#12 KDF iterations, as OpenSSL's default. */
   pkcs12Iterations: number;
 }
 
-export type ProfileOverrides = Partial<Omit<CertificateProfile, 'name' | 'crlUrl'>>;
+export type ProfileOverrides = Partial<Omit<CertificateProfile, 'name' | 'crlUrl' | 'ocspUrl'>>;
 
 export interface ProfileSettings {
   /** Public base URL of certflow (config.publicUrl), without a trailing slash. */
@@ -56,6 +62,8 @@ const shared = {
   renewalNoticeDays: [30, 7],
   guideValidityDays: 30,
   crlValidityDays: 7,
+  ocspResponseValidityMinutes: 10,
+  ocspSignerValidityDays: 30,
   pkcs12Encryption: 'modern',
   pkcs12Iterations: 2048,
 } as const satisfies Partial<CertificateProfile>;
@@ -69,6 +77,7 @@ export function buildProfiles({ publicUrl, overrides = {} }: ProfileSettings): R
     ...overrides[name],
     name,
     crlUrl: `${base}/crl/${name}.crl`,
+    ocspUrl: `${base}/ocsp/${name}`,
   });
   return {
     kdanshinnet: make('kdanshinnet', {

@@ -12,6 +12,11 @@ export function randomSerial(): string {
 
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits, as OpenSSL computes it. */
 export function subjectKeyIdentifier(spkiDer: Buffer): Buffer {
+  return publicKeyHash(spkiDer, 'sha1');
+}
+
+/** A hash of the subjectPublicKey bits: the key identifier above, an OCSP CertID's issuerKeyHash and responder ID. */
+export function publicKeyHash(spkiDer: Buffer, algorithm: string): Buffer {
   const spki = AsnConvert.parse(spkiDer, SubjectPublicKeyInfo);
-  return crypto.createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest();
+  return crypto.createHash(algorithm).update(Buffer.from(spki.subjectPublicKey)).digest();
 }

@@ -4,8 +4,23 @@ import { promisify } from 'node:util';
 import { PROFILES, REVOCATION_REASONS, type Profile, type RevocationReason } from '../../workflows/definitions';
 import { generateCa, openCa, readCaFiles, type CaMaterial } from './ca';
 import { signLeafCertificate } from './certificate';
-import { crlNeedsRefresh, signCrl } from './crl';
+import type { CertID } from '@peculiar/asn1-ocsp';
+import type { Extension } from '@peculiar/asn1-x509';
+import { crlNeedsRefresh, halfwayPassed, signCrl } from './crl';
 import { CaUnavailableError, PkiError } from './errors';
+import {
+  certIdKey,
+  generateOcspSigner,
+  MalformedOcspRequest,
+  OCSP_MALFORMED_REQUEST,
+  ocspSignerUsable,
+  openOcspSigner,
+  parseOcspRequest,
+  serialAskedOf,
+  signOcspResponse,
+  type CertIdStatus,
+  type OcspSigner,
+} from './ocsp';
 import { buildPkcs12 as encodePkcs12 } from './pkcs12';
 import type { CertificateProfile, KeyAlgorithm } from './profiles';
 import { openPrivateKey, sealPrivateKey } from './sealed-key';
@@ -81,6 +96,13 @@ export interface CertificateAuthority {
   revoke(request: { serial: string; reason: RevocationReason; revokedAt: Date }): Promise<{ revokedAt: Date; reason: RevocationReason }>;
   crl(profile: Profile, now: Date): Promise<Buffer>;
   caCertificatePem(profile: Profile): Promise<string>;
+  /**
+   * The DER OCSPResponse (RFC 6960) to a DER OCSPRequest for this profile's CA, signed by its delegated responder at
+   * `now`; a request that cannot be read gets a malformedRequest response, never an exception.
+   */
+  ocspResponse(profile: Profile, request: Buffer, now: Date): Promise<Buffer>;
+  /** The delegated OCSP-signing certificate in use at `now` (issued, or renewed, when there is none usable). */
+  ocspSignerPem(profile: Profile, now: Date): Promise<string>;
   status(serial: string): Promise<CertificateStatusReport>;
   /** Admins' list of a user's certificates, newest first. */
   certificatesOf(profile: Profile, userId: string): Promise<Array<Omit<IssuedCertificate, 'sealedKey'> & { keyAvailable: boolean }>>;
@@ -91,6 +113,26 @@ const KEY_GENERATION: Record<KeyAlgorithm, () => Promise<crypto.KeyPairKeyObject
   'rsa-3072': () => generateKeyPair('rsa', { modulusLength: 3072 }),
   'ecdsa-p256': () => generateKeyPair('ec', { namedCurve: 'P-256' }),
 };
+
+/**
+ * How long a signed answer without a nonce is reused. Its key holds the database's revocation state of every serial
+ * asked (read on each request), so a revocation by any process changes the key at once: the reuse only saves signatures.
+ */
+const OCSP_REUSE_MS = 30_000;
+const OCSP_REUSE_MAX_ENTRIES = 10_000;
+
+interface ReadOcspRequest {
+  material: CaMaterial;
+  nonce?: Extension;
+  items: Array<{ certId: CertID; serial: string | undefined; idKey: string }>;
+}
+
+/** Adds to a bounded memo, the oldest entry making room. */
+function remember<V>(memo: Map<string, V>, key: string, value: V): void {
+  memo.delete(key);
+  if (memo.size >= OCSP_REUSE_MAX_ENTRIES) memo.delete(memo.keys().next().value!);
+  memo.set(key, value);
+}
 
 export function createCertificateAuthority(deps: CertificateAuthorityDeps): CertificateAuthority {
   const { store, caDir, caPassphrase, dataKey, profiles, metrics } = deps;
@@ -116,6 +158,66 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       loaded.set(profile, material);
     }
     return material;
+  }
+
+  // Opened signers; each is read again from the database once its own renewal point passes (another process may have renewed it).
+  const signers = new Map<Profile, { loading: Promise<OcspSigner>; ready?: OcspSigner }>();
+  const ocspAnswers = new Map<string, { der: Buffer; until: number }>();
+  const readRequests = new Map<string, ReadOcspRequest>();
+
+  async function loadOcspSigner(profile: Profile, now: Date): Promise<OcspSigner> {
+    const material = await ca(profile);
+    let stored = await store.findOcspResponder(profile);
+    if (!stored || !(await ocspSignerUsable(stored, material, now))) {
+      const fresh = await generateOcspSigner(material, profileOf(profile).ocspSignerValidityDays, caPassphrase, now);
+      // The serial read decides between processes renewing together; the loser uses the winner's.
+      stored = (await store.saveOcspResponder(fresh, stored?.serial)) ? fresh : await store.findOcspResponder(profile);
+      if (!stored) throw new Error(`OCSP responder ${profile} vanished while it was renewed; retry`);
+    }
+    return openOcspSigner(stored, caPassphrase);
+  }
+
+  function ocspSigner(profile: Profile, now: Date): Promise<OcspSigner> {
+    const held = signers.get(profile);
+    if (held && (!held.ready || (now >= held.ready.notBefore && !halfwayPassed(held.ready.notBefore, held.ready.notAfter, now)))) return held.loading;
+    const entry: { loading: Promise<OcspSigner>; ready?: OcspSigner } = { loading: loadOcspSigner(profile, now) };
+    signers.set(profile, entry);
+    entry.loading.then(
+      (signer) => (entry.ready = signer),
+      () => signers.get(profile) === entry && signers.delete(profile),
+    );
+    return entry.loading;
+  }
+
+  /** A request as read for this CA; undefined when malformed. Relying parties repeat the same bytes (no nonce): read once. */
+  function readOcspRequest(profile: Profile, material: CaMaterial, request: Buffer): ReadOcspRequest | undefined {
+    const memo = `${profile}:${request.toString('base64')}`;
+    const known = readRequests.get(memo);
+    // The CA material is part of what was read (issuer hashes): another one (a new CA) reads the request again.
+    if (known && known.material === material) return known;
+    let parsed;
+    try {
+      parsed = parseOcspRequest(request);
+    } catch (error) {
+      if (error instanceof MalformedOcspRequest) return undefined;
+      throw error;
+    }
+    const read: ReadOcspRequest = {
+      material,
+      nonce: parsed.nonce,
+      items: parsed.certIds.map((certId) => ({ certId, serial: serialAskedOf(certId, material), idKey: certIdKey(certId) })),
+    };
+    // A single-certificate request is ~100 bytes; bigger ones are rare enough not to hold memory for.
+    if (!read.nonce && request.length <= 1024) remember(readRequests, memo, read);
+    return read;
+  }
+
+  async function certIdStatus(profile: Profile, serial: string | undefined): Promise<CertIdStatus> {
+    const issued = serial === undefined ? undefined : await store.findBySerial(serial);
+    // A serial of the other profile's CA is not this CA's to answer.
+    if (!issued || issued.profile !== profile) return { status: 'unknown' };
+    if (!issued.revokedAt) return { status: 'good' };
+    return { status: 'revoked', revokedAt: issued.revokedAt, reason: issued.revocationReason! };
   }
 
   async function refreshCrl(profile: Profile, when: Date, force: boolean): Promise<Buffer> {
@@ -179,7 +281,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       const serial = randomSerial();
       const der = await signLeafCertificate(
         material,
-        { serial, subject, notBefore: request.notBefore, notAfter: request.notAfter, crlUrl: settings.crlUrl },
+        { serial, subject, notBefore: request.notBefore, notAfter: request.notAfter, crlUrl: settings.crlUrl, ocspUrl: settings.ocspUrl },
         publicKey,
       );
       const certificate = new x509.X509Certificate(der);
@@ -260,6 +362,29 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
     async caCertificatePem(profile) {
       profileOf(profile);
       return (await ca(profile)).certificatePem;
+    },
+
+    async ocspResponse(profile, request, now) {
+      const settings = profileOf(profile);
+      const asked = readOcspRequest(profile, await ca(profile), request);
+      if (!asked) return OCSP_MALFORMED_REQUEST;
+      const signer = await ocspSigner(profile, now);
+      const answers = await Promise.all(asked.items.map(async ({ certId, serial }) => ({ certId, answer: await certIdStatus(profile, serial) })));
+      const sign = () =>
+        signOcspResponse(signer, answers, { producedAt: now, nextUpdate: new Date(now.getTime() + settings.ocspResponseValidityMinutes * 60_000), nonce: asked.nonce });
+      // A nonce makes every answer unique: nothing to reuse.
+      if (asked.nonce) return sign();
+      const key = [profile, signer.serial, ...asked.items.map(({ idKey }, i) => `${idKey}=${JSON.stringify(answers[i]!.answer)}`)].join('|');
+      const reusable = ocspAnswers.get(key);
+      if (reusable && reusable.until > now.getTime()) return reusable.der;
+      const der = sign();
+      remember(ocspAnswers, key, { der, until: now.getTime() + OCSP_REUSE_MS });
+      return der;
+    },
+
+    async ocspSignerPem(profile, now) {
+      profileOf(profile);
+      return (await ocspSigner(profile, now)).certificatePem;
     },
 
     async status(serial) {

@@ -46,6 +46,17 @@ export interface StoredCa {
   createdAt: Date;
 }
 
+/** A CA's delegated OCSP responder: its certificate (id-kp-OCSPSigning, signed by the CA) and key, encrypted as the CA's. */
+export interface StoredOcspResponder {
+  profile: string;
+  serial: string;
+  certificatePem: string;
+  /** PKCS#8 PEM, encrypted with CERTFLOW_CA_PASSPHRASE. */
+  encryptedKeyPem: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
 export interface PkiStore {
   findCa(profile: string): Promise<StoredCa | undefined>;
   /** Stores the profile's CA unless it has one; false when another process's CA got there first (read it back). */
@@ -60,6 +71,12 @@ export interface PkiStore {
   /** Marks it revoked unless it already is; returns the row as stored afterwards and whether this call revoked it. */
   markRevoked(serial: string, reason: RevocationReason, revokedAt: Date): Promise<{ certificate: IssuedCertificate; revokedNow: boolean } | undefined>;
   currentCrl(profile: Profile): Promise<StoredCrl | undefined>;
+  findOcspResponder(profile: string): Promise<StoredOcspResponder | undefined>;
+  /**
+   * Stores `responder` as the profile's OCSP responder if the current one is still `replacing` (its serial; undefined:
+   * none yet); false when another process renewed it first (read the winner back).
+   */
+  saveOcspResponder(responder: StoredOcspResponder, replacing: string | undefined): Promise<boolean>;
   /** Runs `next` with the current CRL locked and stores what it returns, so CRL numbers never repeat. */
   replaceCrl(
     profile: Profile,
@@ -70,6 +87,7 @@ export interface PkiStore {
 const authorities = 'certificate_authorities';
 const certificates = 'issued_certificates';
 const crls = 'certificate_revocation_lists';
+const responders = 'ocsp_responders';
 
 type Row = Record<string, unknown>;
 
@@ -210,6 +228,37 @@ export function createPkiStore(db: Knex): PkiStore {
     async currentCrl(profile) {
       const row = await db(crls).where({ profile }).first();
       return row ? crlFromRow(row) : undefined;
+    },
+
+    async findOcspResponder(profile) {
+      const row = await db(responders).where({ profile }).first();
+      if (!row) return undefined;
+      return {
+        profile: row.profile,
+        serial: row.serial,
+        certificatePem: row.certificate_pem,
+        encryptedKeyPem: row.encrypted_key_pem,
+        notBefore: toDate(row.not_before),
+        notAfter: toDate(row.not_after),
+      };
+    },
+
+    async saveOcspResponder(r, replacing) {
+      const values = {
+        serial: r.serial,
+        certificate_pem: r.certificatePem,
+        encrypted_key_pem: r.encryptedKeyPem,
+        not_before: r.notBefore,
+        not_after: r.notAfter,
+      };
+      if (replacing !== undefined) return (await db(responders).where({ profile: r.profile, serial: replacing }).update(values)) === 1;
+      try {
+        await db(responders).insert({ profile: r.profile, ...values });
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
     },
 
     async replaceCrl(profile, next) {

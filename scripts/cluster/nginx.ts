@@ -25,9 +25,11 @@ export interface Nginx {
 const DEBIAN_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 const INSTALL_HINT = 'install Debian\'s nginx and libnginx-mod-stream (scripts/setup.sh --cluster does it)';
 
-export function findNginx(): { binary: string; streamModule?: string } {
+/** nginx's binary and, unless `{ stream: false }`, its stream module (built in, or Debian's dynamic module). */
+export function findNginx(options: { stream?: boolean } = {}): { binary: string; streamModule?: string } {
   const binary = ['/usr/sbin/nginx', ...(process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'nginx'))].find((f) => fs.existsSync(f));
   if (!binary) throw new Error(`nginx is not installed: ${INSTALL_HINT}`);
+  if (options.stream === false) return { binary };
   const built = spawnSync(binary, ['-V'], { encoding: 'utf8' }).stderr ?? '';
   // A stream module built in needs no load_module; Debian builds it as a dynamic module in its own package.
   if (/--with-stream(\s|$)/.test(built)) return { binary };
@@ -96,18 +98,26 @@ ${servers((u) => u.tlsPort)}
 
 export async function startNginx(o: NginxOptions): Promise<Nginx> {
   const { binary, streamModule } = findNginx();
-  fs.mkdirSync(path.join(o.dir, 'tmp'), { recursive: true });
+  return runNginx(binary, o.dir, (user) => nginxConfig({ ...o, streamModule, user }), [o.httpPort, o.tlsPort], o.host);
+}
+
+/**
+ * Runs nginx in the foreground with its prefix in `dir` and the config `config(user)` writes (user: the workers' user
+ * when started as root), once it listens on every port; a config nginx refuses is an error naming it.
+ */
+export async function runNginx(binary: string, dir: string, config: (user?: string) => string, ports: number[], host = '127.0.0.1'): Promise<Nginx> {
+  fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
   // A root master runs its workers as nobody, who must be able to write the temp folders.
   let user: string | undefined;
   if (process.getuid?.() === 0) {
     const id = (flag: string) => spawnSync('id', [flag, 'nobody'], { encoding: 'utf8' }).stdout.trim();
     user = `nobody ${id('-gn')}`;
-    fs.chownSync(path.join(o.dir, 'tmp'), Number(id('-u')), Number(id('-g')));
+    fs.chownSync(path.join(dir, 'tmp'), Number(id('-u')), Number(id('-g')));
   }
-  const configFile = path.join(o.dir, 'nginx.conf');
-  fs.writeFileSync(configFile, nginxConfig({ ...o, streamModule, user }));
-  const errorLog = path.join(o.dir, 'error.log');
-  const args = ['-p', o.dir, '-c', configFile, '-e', errorLog, '-g', 'daemon off;'];
+  const configFile = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(configFile, config(user));
+  const errorLog = path.join(dir, 'error.log');
+  const args = ['-p', dir, '-c', configFile, '-e', errorLog, '-g', 'daemon off;'];
   const check = spawnSync(binary, [...args, '-t'], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`nginx refuses its config ${configFile}: ${check.stderr.trim()}`);
 
@@ -116,7 +126,7 @@ export async function startNginx(o: NginxOptions): Promise<Nginx> {
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const up = await Promise.race([
-    Promise.all([waitForPort(o.host, o.httpPort, 15_000), waitForPort(o.host, o.tlsPort, 15_000)]).then(() => true),
+    Promise.all(ports.map((port) => waitForPort(host, port, 15_000))).then(() => true),
     exited.then(() => false),
   ]);
   if (!up) throw new Error(`nginx exited during start-up: ${stderr.trim() || fs.readFileSync(errorLog, 'utf8').trim().split('\n').slice(-5).join('\n')}`);

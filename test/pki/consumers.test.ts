@@ -66,6 +66,7 @@ describe.each(cases)('a $keyAlgorithm certificate of profile $profile', ({ profi
     expect(stdout).toContain('X509v3 Authority Key Identifier');
     expect(stdout).toMatch(/Subject Alternative Name:\s+email:email\.emp002@sampleCompany\.com\n/);
     expect(stdout).toContain(`URI:https://certflow.example.jp/crl/${profile}.crl`);
+    expect(stdout).toMatch(new RegExp(`Authority Information Access:\\s+OCSP - URI:https://certflow.example.jp/ocsp/${profile}\n`));
     const publicKey = { 'rsa-2048': 'Public-Key: (2048 bit)', 'rsa-3072': 'Public-Key: (3072 bit)', 'ecdsa-p256': 'NIST CURVE: P-256' }[keyAlgorithm];
     expect(stdout).toContain(publicKey);
     const serialLine = await run('openssl', ['x509', '-in', certificateFile, '-noout', '-serial']);

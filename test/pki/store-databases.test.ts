@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
+import { BasicOCSPResponse, OCSPResponse } from '@peculiar/asn1-ocsp';
 import { buildProfiles, CaUnavailableError, createCertificateAuthority, PkiError, type CertificateAuthority } from '../../engines/pki';
 import { createPkiStore } from '../../engines/pki/store';
 import { x509 } from '../../engines/pki/crypto-provider';
@@ -188,6 +189,42 @@ forEachDatabase('the PKI engine', (database) => {
     await counted.revoke({ serial: single.serial, reason: 'superseded', revokedAt });
     expect(await counterValue(metrics.certificatesRevoked, { profile: 'kdanshinnet', reason: 'keyCompromise' })).toBe(1);
     expect(await counterValue(metrics.certificatesRevoked, { profile: 'kdanshinnet', reason: 'superseded' })).toBe(0);
+  });
+
+  test('when processes renew the OCSP signer together and another revokes, then one signer stands and the next answer is revoked', async () => {
+    const authority = () =>
+      createCertificateAuthority({
+        store: createPkiStore(database.db),
+        caDir,
+        caPassphrase: CA_PASSPHRASE,
+        dataKey: crypto.randomBytes(32),
+        profiles: buildProfiles({ publicUrl: 'https://certflow.example.jp' }),
+      });
+    const first = new x509.X509Certificate(await ca.ocspSignerPem('kdanshinnet', NOW));
+    const later = new Date(first.notBefore.getTime() + 0.6 * (first.notAfter.getTime() - first.notBefore.getTime()));
+    const others = [authority(), authority()];
+    const renewed = await Promise.all([ca, ...others].map((a) => a.ocspSignerPem('kdanshinnet', later)));
+    expect(new Set(renewed).size).toBe(1);
+    expect(renewed[0]).not.toBe(first.toString('pem'));
+    const rows = await database.db('ocsp_responders').where({ profile: 'kdanshinnet' });
+    expect(rows.map((r) => r.certificate_pem)).toEqual([renewed[0]]);
+    expect((await createPkiStore(database.db).findOcspResponder('kdanshinnet'))!.notAfter).toBeInstanceOf(Date);
+
+    const issued = await issueFor('emp113');
+    const made = await run('openssl', [
+      'ocsp', '-no_nonce', '-reqout', `${caDir}/${database.kind}-req.der`,
+      '-issuer', write(caDir, `${database.kind}-ocsp-ca.pem`, await ca.caCertificatePem('kdanshinnet')),
+      '-cert', write(caDir, `${database.kind}-ocsp-leaf.pem`, issued.certificatePem),
+    ]);
+    expect(made.code).toBe(0);
+    const request = fs.readFileSync(`${caDir}/${database.kind}-req.der`);
+    const statusIn = (der: Buffer) => {
+      const basic = AsnConvert.parse(AsnConvert.parse(der, OCSPResponse).responseBytes!.response.buffer, BasicOCSPResponse);
+      return Object.keys(basic.tbsResponseData.responses[0].certStatus).find((k) => (basic.tbsResponseData.responses[0].certStatus as never)[k] !== undefined);
+    };
+    expect(statusIn(await ca.ocspResponse('kdanshinnet', request, later))).toBe('good');
+    await others[0].revoke({ serial: issued.serial, reason: 'keyCompromise', revokedAt: later });
+    expect(statusIn(await ca.ocspResponse('kdanshinnet', request, later))).toBe('revoked');
   });
 
   test('when the CRL is asked for past half its validity, then it is re-signed with the next number and its dates read back as Dates', async () => {

@@ -226,7 +226,12 @@ describe('bad input on the user pages', () => {
       expect(text).toContain(h.runtime.profiles[profile].caCommonName);
       expect(text).toContain('nextUpdate=');
     }
-    for (const p of ['/crl/other.crl', '/ca/kdanshinnet.der', '/enroll/other/login']) {
+    // The OCSP responder on the same listener: what it cannot read is an OCSP malformedRequest, never an error page.
+    const ocsp = await fetch(`${h.httpUrl}/ocsp/kdanshinnet`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: 'garbage' });
+    expect(ocsp.status).toBe(200);
+    expect(ocsp.headers.get('content-type')).toBe('application/ocsp-response');
+    expect(Buffer.from(await ocsp.arrayBuffer()).toString('hex')).toBe('30030a0101'); // OCSPResponse { responseStatus malformedRequest }
+    for (const p of ['/crl/other.crl', '/ca/kdanshinnet.der', '/enroll/other/login', '/ocsp/other']) {
       const r = await fetch(`${h.httpUrl}${p}`, { headers: { accept: 'text/html' } });
       expect(r.status).toBe(404);
       expect(await r.text()).toContain(MESSAGES.notFound);

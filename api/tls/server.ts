@@ -153,17 +153,34 @@ export async function createTlsServer(deps: TlsDeps): Promise<https.Server> {
   app.use(createRenewalRouter(deps, check));
   app.use(notFoundHandler);
   app.use(pageErrorHandler(deps.logger));
-  const caCertificates = await Promise.all(PROFILES.map((p) => deps.ca.caCertificatePem(p)));
-  return https.createServer(
-    {
-      key: deps.serverCertificate.keyPem,
-      cert: deps.serverCertificate.certificatePem,
-      ca: caCertificates,
-      requestCert: true,
-      // The handshake admits any certificate so a page can say what is wrong with it; every route checks it.
-      rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
-    },
-    app,
-  );
+  // Every live CA generation of every profile (after a rollover, the old and the new side by side).
+  const acceptableCas = async () => Promise.all(PROFILES.map(async (p) => deps.ca.caCertificatesPem(p, await deps.clock())));
+  const options = {
+    key: deps.serverCertificate.keyPem,
+    cert: deps.serverCertificate.certificatePem,
+    requestCert: true,
+    // The handshake admits any certificate so a page can say what is wrong with it; every route checks it.
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2' as const,
+  };
+  let ca = await acceptableCas();
+  const server = https.createServer({ ...options, ca }, app);
+  // A rollover (by `npm run ca:rollover` in another process) or an old CA's last certificate expiring changes the
+  // list browsers are given to choose a certificate from: re-read it every minute.
+  const refresh = setInterval(() => {
+    acceptableCas().then(
+      (next) => {
+        if (next.join() === ca.join()) return;
+        ca = next;
+        server.setSecureContext({ ...options, ca });
+      },
+      (err: unknown) => deps.logger?.error({ err }, 'reading the CA certificates for the TLS listener failed'),
+    );
+  }, CA_LIST_REFRESH_MS);
+  refresh.unref();
+  server.on('close', () => clearInterval(refresh));
+  return server;
 }
+
+/** How often the TLS listener re-reads the CA generations it names as acceptable. */
+const CA_LIST_REFRESH_MS = 60_000;

@@ -16,6 +16,8 @@ const generateKeyPair = promisify(crypto.generateKeyPair);
 
 export interface CaMaterial {
   profile: string;
+  /** Which of the profile's CAs (1, then one more at each rollover). */
+  generation: number;
   certificate: x509.X509Certificate;
   certificateDer: Buffer;
   certificatePem: string;
@@ -38,14 +40,22 @@ function modulusLength(algorithm: CaKeyAlgorithm): number {
   return Number(algorithm.slice('rsa-'.length));
 }
 
-/** A new key and self-signed certificate for the profile's CA, the key PKCS#8-encrypted with the passphrase. */
-export async function generateCa(profile: CertificateProfile, passphrase: string, now: Date): Promise<StoredCa> {
+/**
+ * The CA's common name in a generation: the profile's for the first, "<name> G<n>" after a rollover, so the generations
+ * published side by side have distinct names and every relying party picks the right issuer (and CRL) by name.
+ */
+export function caCommonName(profile: CertificateProfile, generation: number): string {
+  return generation === 1 ? profile.caCommonName : `${profile.caCommonName} G${generation}`;
+}
+
+/** A new key and self-signed certificate for the profile's CA (this generation), the key PKCS#8-encrypted with the passphrase. */
+export async function generateCa(profile: CertificateProfile, passphrase: string, now: Date, generation = 1): Promise<StoredCa> {
   const { privateKey, publicKey } = await generateKeyPair('rsa', { modulusLength: modulusLength(profile.caKeyAlgorithm) });
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   const keyId = subjectKeyIdentifier(spki);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
-    name: [{ C: [profile.caCountry] }, { O: [profile.caOrganization] }, { CN: [profile.caCommonName] }],
+    name: [{ C: [profile.caCountry] }, { O: [profile.caOrganization] }, { CN: [caCommonName(profile, generation)] }],
     notBefore: now,
     notAfter: new Date(addYears(now.getTime(), profile.caValidityYears)),
     keys: { privateKey: await rsaSigningKey(privateKey), publicKey: await rsaVerifyingKey(publicKey) },
@@ -57,7 +67,7 @@ export async function generateCa(profile: CertificateProfile, passphrase: string
     ],
   });
   const encryptedKeyPem = privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase }) as string;
-  return { profile: profile.name, certificatePem: certificate.toString('pem'), encryptedKeyPem, createdAt: now };
+  return { profile: profile.name, generation, certificatePem: certificate.toString('pem'), encryptedKeyPem, createdAt: now };
 }
 
 /**
@@ -75,7 +85,7 @@ export function readCaFiles(caDir: string, profile: string, now: Date): StoredCa
       `CA ${profile}: ${hasKey ? files.certificate : files.key} is missing while ${hasKey ? files.key : files.certificate} exists; restore it from backup`,
     );
   }
-  return { profile, certificatePem: fs.readFileSync(files.certificate, 'utf8'), encryptedKeyPem: fs.readFileSync(files.key, 'utf8'), createdAt: now };
+  return { profile, generation: 1, certificatePem: fs.readFileSync(files.certificate, 'utf8'), encryptedKeyPem: fs.readFileSync(files.key, 'utf8'), createdAt: now };
 }
 
 /** Decrypts a stored CA for signing; a passphrase that does not open the key, or a key of another certificate, is a CaUnavailableError. */
@@ -96,6 +106,7 @@ export async function openCa(stored: StoredCa, passphrase: string, source = 'in 
   const keyId = subjectKeyIdentifier(publicKey.export({ format: 'der', type: 'spki' }));
   return {
     profile,
+    generation: stored.generation,
     certificate,
     certificateDer,
     certificatePem,

@@ -9,7 +9,8 @@ export type PkiErrorCode =
   | 'certificateRevoked'
   | 'userMismatch'
   | 'profileUnknown'
-  | 'caUnavailable';
+  | 'caUnavailable'
+  | 'rolloverConflict';
 
 export class PkiError extends Error {
   /** Activities wrap a PkiError in ApplicationFailure.nonRetryable: the same input fails the same way. */

@@ -39,7 +39,8 @@ export type CertificateCheck = { ok: true; certificate: PresentedCertificate } |
 interface ParsedPeer {
   presented: crypto.X509Certificate;
   serial: string;
-  issuedBy: Map<Profile, boolean>;
+  /** Per profile, the generation of its CA that signed it (undefined: none did). */
+  issuedBy: Map<Profile, number | undefined>;
   /** Per profile, the previous CA that signed it (null: none did). */
   previousIssuer: Map<Profile, PreviousCaCertificate | null>;
   /** Read once the signature is known to be a certflow CA's (or a previous CA's): a forged certificate's names may not even parse. */
@@ -52,23 +53,30 @@ function parseNames(raw: Buffer): NonNullable<ParsedPeer['names']> {
   return { ...names, subject: rdns.map(([type, value]) => `${type}=${value!.replace(/([,+"\\<>;=])/g, '\\$1')}`).join(', ') };
 }
 
-/** Each profile's CA certificate, read once and kept (a failed read is retried next time). */
-export function createCaCertificates(ca: Pick<CertificateAuthority, 'caCertificatePem'>): (profile: Profile) => Promise<crypto.X509Certificate> {
-  const caCertificates = new Map<Profile, Promise<crypto.X509Certificate>>();
-  return (profile) => {
-    let cert = caCertificates.get(profile);
-    if (!cert) {
-      cert = ca.caCertificatePem(profile).then((pem) => new crypto.X509Certificate(pem));
-      cert.catch(() => caCertificates.delete(profile));
-      caCertificates.set(profile, cert);
-    }
-    return cert;
-  };
+export interface CaCertificate {
+  generation: number;
+  certificate: crypto.X509Certificate;
+}
+
+/** Every generation of each profile's CA (after a rollover, more than one), each certificate parsed once. */
+export function createCaCertificates(ca: Pick<CertificateAuthority, 'caGenerations'>): (profile: Profile) => Promise<CaCertificate[]> {
+  const parsed = new Map<string, crypto.X509Certificate>();
+  return async (profile) =>
+    (await ca.caGenerations(profile)).map(({ generation, certificatePem }) => {
+      let certificate = parsed.get(certificatePem);
+      if (!certificate) parsed.set(certificatePem, (certificate = new crypto.X509Certificate(certificatePem)));
+      return { generation, certificate };
+    });
 }
 
 /** Signed by this CA: its name as the issuer and its key's signature. */
 export function signedBy(certificate: crypto.X509Certificate, caCertificate: crypto.X509Certificate): boolean {
   return certificate.checkIssued(caCertificate) && certificate.verify(caCertificate.publicKey);
+}
+
+/** The generation of these CA certificates that signed it; undefined when none did. */
+export function signingGeneration(certificate: crypto.X509Certificate, cas: CaCertificate[]): number | undefined {
+  return cas.find((ca) => signedBy(certificate, ca.certificate))?.generation;
 }
 
 export type KnownCertificate = Exclude<CertificateStatusReport, { status: 'unknown' }>;
@@ -106,13 +114,9 @@ export function createClientCertificateCheck({ ca, previousCas, stores, certific
     return peer;
   }
 
-  async function issuedBy(peer: ParsedPeer, profile: Profile): Promise<boolean> {
-    let verdict = peer.issuedBy.get(profile);
-    if (verdict === undefined) {
-      verdict = signedBy(peer.presented, await caOf(profile));
-      peer.issuedBy.set(profile, verdict);
-    }
-    return verdict;
+  async function issuedBy(peer: ParsedPeer, profile: Profile): Promise<number | undefined> {
+    if (!peer.issuedBy.has(profile)) peer.issuedBy.set(profile, signingGeneration(peer.presented, await caOf(profile)));
+    return peer.issuedBy.get(profile);
   }
 
   /** A certificate of a previous CA: admitted while it is the one imported and its request still holds it. */
@@ -150,10 +154,13 @@ export function createClientCertificateCheck({ ca, previousCas, stores, certific
   return async function check(socket: TLSSocket, profile: Profile, purpose: CertificatePurpose): Promise<CertificateCheck> {
     const peer = peerOf(socket);
     if (!peer) return { ok: false, refusal: 'none' };
-    if (!(await issuedBy(peer, profile))) return ADMITS_IMPORTED[purpose] ? checkImported(peer, profile) : { ok: false, refusal: 'foreign' };
+    const generation = await issuedBy(peer, profile);
+    if (generation === undefined) return ADMITS_IMPORTED[purpose] ? checkImported(peer, profile) : { ok: false, refusal: 'foreign' };
     // Revocation is read on every request: a keep-alive connection must not outlive a revocation.
     const verdict = gateVerdict(await ca.status(peer.serial), profile, (await clock()).getTime());
     if (!verdict.ok) return verdict;
+    // Issuer + serial: our record of this serial must be of the CA generation that signed what was presented.
+    if (verdict.status.caGeneration !== generation) return { ok: false, refusal: 'foreign' };
     const { status } = verdict;
     return {
       ok: true,

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import { x509 } from '../engines/pki/crypto-provider';
 import type { IssuanceRequest } from '../stores';
 import { PROFILES, type Profile, type RequestKind, type RequestStatus, type RevocationReason } from '../workflows/definitions';
-import { createCaCertificates, gateVerdict, signedBy } from './client-certificate';
+import { createCaCertificates, gateVerdict, signingGeneration } from './client-certificate';
 import { businessNow, type DomainDeps } from './deps';
 import { Refusal } from './refusal';
 
@@ -74,7 +74,7 @@ export async function diagnoseCertificate(deps: Pick<DomainDeps, 'stores' | 'ca'
 
   const caOf = createCaCertificates(deps.ca);
   let profile: Profile | undefined;
-  for (const candidate of PROFILES) if (!profile && signedBy(certificate, await caOf(candidate))) profile = candidate;
+  for (const candidate of PROFILES) if (!profile && signingGeneration(certificate, await caOf(candidate)) !== undefined) profile = candidate;
   if (!profile) return foreign(`not issued by certflow: signed by "${readable.issuer}", which is none of certflow's CAs (${PROFILES.join(', ')})`);
 
   const status = await deps.ca.status(serial);

@@ -141,13 +141,13 @@ export function createRenewalRouter(deps: WebDeps, check: ClientCertificateCheck
   return router;
 }
 
-/** How often a web process re-reads the previous CAs it names as acceptable (a CA trusted by another process). */
+/** How often a web process re-reads the CAs it names as acceptable (a rollover or a previous CA trusted by another process). */
 export const ACCEPTABLE_CAS_REFRESH_MS = 30_000;
 
 /**
  * The HTTPS server (not yet listening), with the portal gate, the support console and renewal: asks every client for a
- * certificate, naming certflow's CAs and the previous CAs as acceptable (a browser offers only certificates of a named
- * CA; an imported one is needed for renewal).
+ * certificate, naming every live generation of certflow's CAs and the previous CAs as acceptable (a browser offers only
+ * certificates of a named CA; an imported one is needed for renewal).
  */
 export async function createTlsServer(deps: TlsDeps): Promise<https.Server> {
   const check = createClientCertificateCheck(deps);
@@ -160,8 +160,12 @@ export async function createTlsServer(deps: TlsDeps): Promise<https.Server> {
   app.use(createRenewalRouter(deps, check));
   app.use(notFoundHandler);
   app.use(pageErrorHandler(deps.logger));
-  const certflowCas = await Promise.all(PROFILES.map((p) => deps.ca.caCertificatePem(p)));
-  const acceptable = async () => [...certflowCas, ...(await deps.previousCas.list()).map((c) => c.certificatePem)];
+  // Every live CA generation of every profile (after a rollover, the old and the new side by side), and the previous CAs.
+  const acceptable = async () => {
+    const now = await deps.clock();
+    const certflowCas = await Promise.all(PROFILES.map((p) => deps.ca.caCertificatesPem(p, now)));
+    return [...certflowCas, ...(await deps.previousCas.list()).map((c) => c.certificatePem)];
+  };
   const context = (ca: string[]) => ({ key: deps.serverCertificate.keyPem, cert: deps.serverCertificate.certificatePem, ca, minVersion: 'TLSv1.2' as const });
   let named = await acceptable();
   const server = https.createServer(
@@ -173,6 +177,8 @@ export async function createTlsServer(deps: TlsDeps): Promise<https.Server> {
     },
     app,
   );
+  // A rollover (`npm run ca:rollover` in another process), an old CA's last certificate expiring or a previous CA
+  // trusted elsewhere changes the list browsers choose a certificate from: re-read it.
   const refresh = setInterval(() => {
     acceptable().then(
       (cas) => {
@@ -180,7 +186,7 @@ export async function createTlsServer(deps: TlsDeps): Promise<https.Server> {
         named = cas;
         server.setSecureContext(context(cas));
       },
-      (err: unknown) => deps.logger?.warn({ err }, 'the previous CAs could not be read; the TLS listener keeps the CAs it names'),
+      (err: unknown) => deps.logger?.warn({ err }, 'the acceptable CAs could not be read; the TLS listener keeps the CAs it names'),
     );
   }, ACCEPTABLE_CAS_REFRESH_MS);
   refresh.unref();

@@ -56,7 +56,7 @@ function base64Request(url: string): Buffer | undefined {
 }
 
 /**
- * GET /crl/<profile>.crl, GET /ca/<profile>.pem and the OCSP responder at /ocsp/<profile> (RFC 6960 appendix A: POST
+ * GET /crl/<profile>.crl (and /crl/<profile>.g<n>.crl for the CA generations after a rollover), GET /ca/<profile>.pem and the OCSP responder at /ocsp/<profile> (RFC 6960 appendix A: POST
  * application/ocsp-request, or GET /ocsp/<profile>/<url-encoded base64 request>): what relying parties ask; no session.
  */
 export function publicationRouter({ ca, clock, logger }: Pick<WebDeps, 'ca' | 'clock' | 'logger'>): Router {
@@ -66,19 +66,22 @@ export function publicationRouter({ ca, clock, logger }: Pick<WebDeps, 'ca' | 'c
     if (!isProfile(name)) throw HttpError.notFound(`no such profile: ${file}`);
     return name;
   };
-  // Portals poll the CRL; one database read per profile and second serves them all (a revocation re-signs it at once).
-  const recent = new Map<Profile, { at: number; der: Promise<Buffer> }>();
-  const currentCrl = async (profile: Profile) => {
-    const cached = recent.get(profile);
+  // Portals poll the CRL; one database read per CA and second serves them all (a revocation re-signs it at once).
+  const recent = new Map<string, { at: number; der: Promise<Buffer> }>();
+  const currentCrl = async (profile: Profile, generation: number | undefined) => {
+    const key = `${profile}:${generation ?? 1}`;
+    const cached = recent.get(key);
     if (cached && Date.now() - cached.at < CRL_REUSE_MS) return cached.der;
-    const der = Promise.resolve(clock()).then((now) => ca.crl(profile, now));
-    recent.set(profile, { at: Date.now(), der });
-    der.catch(() => recent.delete(profile));
+    const der = Promise.resolve(clock()).then((now) => ca.crl(profile, now, generation ?? 1));
+    recent.set(key, { at: Date.now(), der });
+    der.catch(() => recent.delete(key));
     return der;
   };
+  // <profile>.crl is the first CA generation's CRL, <profile>.g<n>.crl a later one's: the URL each certificate carries.
   router.get('/crl/:file', async (req, res) => {
-    const profile = profileFrom(req.params.file, '.crl');
-    const der = await currentCrl(profile);
+    const [, name, generation] = /^(.*?)(?:\.g([2-9]|[1-9]\d{1,3}))?\.crl$/.exec(req.params.file) ?? [];
+    const profile = profileFrom(`${name}.crl`, '.crl');
+    const der = await currentCrl(profile, generation === undefined ? undefined : Number(generation));
     res.set('Cache-Control', 'public, max-age=60').type('application/pkix-crl').send(der);
   });
   const ocspProfile = (req: Request) => {
@@ -116,7 +119,8 @@ export function publicationRouter({ ca, clock, logger }: Pick<WebDeps, 'ca' | 'c
   });
   router.get('/ca/:file', async (req, res) => {
     const profile = profileFrom(req.params.file, '.pem');
-    res.set('Cache-Control', 'public, max-age=3600').type('application/x-pem-file').send(await ca.caCertificatePem(profile));
+    // Every CA generation with a certificate still valid, side by side: relying parties trust the old and the new at once.
+    res.set('Cache-Control', 'public, max-age=3600').type('application/x-pem-file').send(await ca.caCertificatesPem(profile, await clock()));
   });
   return router;
 }

@@ -24,8 +24,8 @@ export interface GeneratedCaKey extends CaKey {
 
 export interface CaKeyStore {
   readonly kind: CaKeyStoreKind;
-  /** A new RSA key of `modulusLength` bits for the profile's CA. */
-  generate(profile: string, modulusLength: number): Promise<GeneratedCaKey>;
+  /** A new RSA key of `modulusLength` bits for this generation of the profile's CA (1, then one more per rollover). */
+  generate(profile: string, modulusLength: number, generation: number): Promise<GeneratedCaKey>;
   /** Opens the key `reference` names; `source` says where the reference was read, for messages. */
   open(profile: string, reference: string, source: string): Promise<CaKey>;
 }
@@ -65,8 +65,8 @@ export function fileCaKeyStore(passphrase: string): CaKeyStore {
 function pkcs11CaKeyStore(token: () => Promise<Pkcs11Token>): CaKeyStore {
   return {
     kind: 'pkcs11',
-    async generate(profile, modulusLength) {
-      return (await token()).generateKey(profile, modulusLength);
+    async generate(profile, modulusLength, generation) {
+      return (await token()).generateKey(profile, modulusLength, generation);
     },
     async open(profile, reference) {
       return (await token()).openKey(profile, reference);

@@ -14,6 +14,8 @@ import { caSigningKey, RSA_SHA256, rsaVerifyingKey, x509, type CaSign, type Cryp
 
 export interface CaMaterial {
   profile: string;
+  /** Which of the profile's CAs (1, then one more at each rollover). */
+  generation: number;
   certificate: x509.X509Certificate;
   certificateDer: Buffer;
   certificatePem: string;
@@ -38,17 +40,30 @@ function modulusLength(algorithm: CaKeyAlgorithm): number {
 }
 
 /**
- * A new key (made by `keys`: encrypted with the passphrase, or inside a token) and self-signed certificate for the
- * profile's CA; `discard` removes the key again when another process's CA is stored first.
+ * The CA's common name in a generation: the profile's for the first, "<name> G<n>" after a rollover, so the generations
+ * published side by side have distinct names and every relying party picks the right issuer (and CRL) by name.
  */
-export async function generateCa(profile: CertificateProfile, keys: CaKeyStore, now: Date): Promise<{ ca: StoredCa; discard(): Promise<void> }> {
-  const key = await keys.generate(profile.name, modulusLength(profile.caKeyAlgorithm));
+export function caCommonName(profile: CertificateProfile, generation: number): string {
+  return generation === 1 ? profile.caCommonName : `${profile.caCommonName} G${generation}`;
+}
+
+/**
+ * A new key (made by `keys`: encrypted with the passphrase, or inside a token) and self-signed certificate for this
+ * generation of the profile's CA; `discard` removes the key again when another process's CA is stored first.
+ */
+export async function generateCa(
+  profile: CertificateProfile,
+  keys: CaKeyStore,
+  now: Date,
+  generation = 1,
+): Promise<{ ca: StoredCa; discard(): Promise<void> }> {
+  const key = await keys.generate(profile.name, modulusLength(profile.caKeyAlgorithm), generation);
   const { publicKey } = key;
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   const keyId = subjectKeyIdentifier(spki);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
-    name: [{ C: [profile.caCountry] }, { O: [profile.caOrganization] }, { CN: [profile.caCommonName] }],
+    name: [{ C: [profile.caCountry] }, { O: [profile.caOrganization] }, { CN: [caCommonName(profile, generation)] }],
     notBefore: now,
     notAfter: new Date(addYears(now.getTime(), profile.caValidityYears)),
     keys: { privateKey: caSigningKey(key.sign), publicKey: await rsaVerifyingKey(publicKey) },
@@ -59,7 +74,10 @@ export async function generateCa(profile: CertificateProfile, keys: CaKeyStore, 
       new x509.SubjectKeyIdentifierExtension(keyId.toString('hex')),
     ],
   });
-  return { ca: { profile: profile.name, certificatePem: certificate.toString('pem'), encryptedKeyPem: key.reference, createdAt: now }, discard: key.discard };
+  return {
+    ca: { profile: profile.name, generation, certificatePem: certificate.toString('pem'), encryptedKeyPem: key.reference, createdAt: now },
+    discard: key.discard,
+  };
 }
 
 /**
@@ -77,7 +95,7 @@ export function readCaFiles(caDir: string, profile: string, now: Date): StoredCa
       `CA ${profile}: ${hasKey ? files.certificate : files.key} is missing while ${hasKey ? files.key : files.certificate} exists; restore it from backup`,
     );
   }
-  return { profile, certificatePem: fs.readFileSync(files.certificate, 'utf8'), encryptedKeyPem: fs.readFileSync(files.key, 'utf8'), createdAt: now };
+  return { profile, generation: 1, certificatePem: fs.readFileSync(files.certificate, 'utf8'), encryptedKeyPem: fs.readFileSync(files.key, 'utf8'), createdAt: now };
 }
 
 /**
@@ -96,6 +114,7 @@ export async function openCa(stored: StoredCa, keys: CaKeyStores, source = 'in t
   const keyId = subjectKeyIdentifier(publicKey.export({ format: 'der', type: 'spki' }));
   return {
     profile,
+    generation: stored.generation,
     certificate,
     certificateDer,
     certificatePem,

@@ -13,7 +13,8 @@ export type PkiErrorCode =
   | 'certificateInvalid'
   | 'previousCaInvalid'
   | 'previousCaUnknown'
-  | 'crlInvalid';
+  | 'crlInvalid'
+  | 'rolloverConflict';
 
 export class PkiError extends Error {
   /** Activities wrap a PkiError in ApplicationFailure.nonRetryable: the same input fails the same way. */

@@ -1,6 +1,7 @@
 // The PKI engine's public surface.
 export { createCertificateAuthority } from './service';
-export type { CertificateAuthority, CertificateAuthorityDeps, IssueRequest, IssuedCertificateSummary, CertificateStatusReport } from './service';
+export { crlUrlOf } from './service';
+export type { CaGeneration, CertificateAuthority, CertificateAuthorityDeps, IssueRequest, IssuedCertificateSummary, CertificateStatusReport } from './service';
 export { createPkiStore } from './store';
 export { createPreviousCas, normalizeSerial } from './previous-cas';
 export type { PreviousCas, PreviousCa, PreviousCaCertificate, PreviousCaProblem } from './previous-cas';

@@ -107,6 +107,7 @@ export async function generateOcspSigner(ca: CaMaterial, validityDays: number, p
   });
   return {
     profile: ca.profile,
+    caGeneration: ca.generation,
     serial,
     certificatePem: certificate.toString('pem'),
     encryptedKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase }) as string,

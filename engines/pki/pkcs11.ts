@@ -25,7 +25,8 @@ export interface Pkcs11Settings {
 export interface Pkcs11Token {
   /** What start-up messages call it: `token "label"` or `slot N`, and the module. */
   readonly name: string;
-  generateKey(profile: string, modulusLength: number): Promise<{ sign: CaSign; publicKey: crypto.KeyObject; reference: string; discard(): Promise<void> }>;
+  /** Labelled `certflow-ca-<profile>` for generation 1 and `certflow-ca-<profile>-g<n>` after a rollover; opened by its ID. */
+  generateKey(profile: string, modulusLength: number, generation: number): Promise<{ sign: CaSign; publicKey: crypto.KeyObject; reference: string; discard(): Promise<void> }>;
   openKey(profile: string, reference: string): Promise<{ sign: CaSign; publicKey: crypto.KeyObject }>;
 }
 
@@ -132,8 +133,8 @@ export async function openPkcs11Token(settings: Pkcs11Settings): Promise<Pkcs11T
 
   return {
     name,
-    async generateKey(profile, modulusLength) {
-      const label = `certflow-ca-${profile}`;
+    async generateKey(profile, modulusLength, generation) {
+      const label = generation === 1 ? `certflow-ca-${profile}` : `certflow-ca-${profile}-g${generation}`;
       const id = crypto.randomBytes(16);
       const pair = await new Promise<graphene.IKeyPair>((resolve, reject) =>
         first.generateKeyPair(

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { PROFILES, REVOCATION_REASONS, type Profile, type RevocationReason } from '../../workflows/definitions';
 import { generateCa, openCa, readCaFiles, type CaMaterial } from './ca';
 import { createCaKeyStores, type CaKeyStoreSettings } from './ca-keys';
+import type { StoredCa } from './store';
 import { signLeafCertificate } from './certificate';
 import type { CertID } from '@peculiar/asn1-ocsp';
 import type { Extension } from '@peculiar/asn1-x509';
@@ -84,6 +85,8 @@ export type CertificateStatusReport =
       profile: Profile;
       userId: string;
       requestId: string;
+      /** The generation of the profile's CA that signed it. */
+      caGeneration: number;
       notBefore: Date;
       notAfter: Date;
       revokedAt?: Date;
@@ -100,8 +103,22 @@ export interface CertificateAuthority {
   buildPkcs12(issuanceKey: string, password: string, options: { userId: string }): Promise<Buffer>;
   destroyKey(issuanceKey: string): Promise<void>;
   revoke(request: { serial: string; reason: RevocationReason; revokedAt: Date }): Promise<{ revokedAt: Date; reason: RevocationReason }>;
-  crl(profile: Profile, now: Date): Promise<Buffer>;
+  /** The CRL of the profile's current CA, or of an older generation (each signed by its own key). */
+  crl(profile: Profile, now: Date, generation?: number): Promise<Buffer>;
+  /** The current CA's certificate: the one that signs new certificates. */
   caCertificatePem(profile: Profile): Promise<string>;
+  /** Every generation of the profile's CA, newest (current) first, with when its last certificate expires. */
+  caGenerations(profile: Profile): Promise<CaGeneration[]>;
+  /**
+   * The CA file relying parties trust: the current CA's certificate and every older one that still has an unexpired
+   * certificate at `now`, newest first, concatenated.
+   */
+  caCertificatesPem(profile: Profile, now: Date): Promise<string>;
+  /**
+   * A new CA key and certificate for the profile (the next generation), from now on signing every new certificate; the
+   * older generations keep their CRL and OCSP. Refused when another rollover of the profile got there first.
+   */
+  rollover(profile: Profile, now: Date): Promise<CaGeneration>;
   /**
    * The DER OCSPResponse (RFC 6960) to a DER OCSPRequest for this profile's CA, signed by its delegated responder at
    * `now`; a request that cannot be read gets a malformedRequest response, never an exception.
@@ -113,6 +130,17 @@ export interface CertificateAuthority {
   /** Admins' list of a user's certificates, newest first. */
   certificatesOf(profile: Profile, userId: string): Promise<Array<Omit<IssuedCertificate, 'sealedKey'> & { keyAvailable: boolean }>>;
 }
+
+export interface CaGeneration {
+  generation: number;
+  current: boolean;
+  certificatePem: string;
+  /** The latest notAfter of the certificates it signed (undefined: none); an older CA is published until then. */
+  lastNotAfter?: Date;
+}
+
+/** How long a process reuses the list of a profile's CA generations: a rollover by another process is seen within it. */
+const GENERATIONS_REUSE_MS = 10_000;
 
 const KEY_GENERATION: Record<KeyAlgorithm, () => Promise<crypto.KeyPairKeyObjectResult>> = {
   'rsa-2048': () => generateKeyPair('rsa', { modulusLength: 2048 }),
@@ -128,7 +156,9 @@ const OCSP_REUSE_MS = 30_000;
 const OCSP_REUSE_MAX_ENTRIES = 10_000;
 
 interface ReadOcspRequest {
-  material: CaMaterial;
+  materials: CaMaterial[];
+  /** The CA generation that answers: the issuer of the first CertID this profile's CAs know (else the current). */
+  generation: number;
   nonce?: Extension;
   items: Array<{ certId: CertID; serial: string | undefined; idKey: string }>;
 }
@@ -140,12 +170,27 @@ function remember<V>(memo: Map<string, V>, key: string, value: V): void {
   memo.set(key, value);
 }
 
+/** The CRL distribution point of a CA generation: the first keeps the profile's URL its certificates already carry. */
+export function crlUrlOf(profile: CertificateProfile, generation: number): string {
+  return generation === 1 ? profile.crlUrl : profile.crlUrl.replace(/\.crl$/, `.g${generation}.crl`);
+}
+
+// The same array while the list is reused, so a request read against it is read once.
+const materialLists = new WeakMap<object, CaMaterial[]>();
+function materialsOf(list: Array<{ material: CaMaterial }>): CaMaterial[] {
+  let materials = materialLists.get(list);
+  if (!materials) materialLists.set(list, (materials = list.map((g) => g.material)));
+  return materials;
+}
+
 export function createCertificateAuthority(deps: CertificateAuthorityDeps): CertificateAuthority {
   const { store, caDir, caPassphrase, dataKey, profiles, metrics } = deps;
   if (!caPassphrase) throw new CaUnavailableError('*', 'CERTFLOW_CA_PASSPHRASE is not set: the CA keys cannot be opened');
   const caKeys = createCaKeyStores(caPassphrase, deps.caKeyStore);
   if (!Buffer.isBuffer(dataKey) || dataKey.length !== 32) throw new Error('dataKey must be a 32-byte Buffer (AES-256)');
-  const loaded = new Map<Profile, Promise<CaMaterial>>();
+  // Opened CA generations: a stored generation never changes, so each is opened once.
+  const loaded = new Map<string, Promise<CaMaterial>>();
+  const generationLists = new Map<Profile, { at: number; list: Promise<Array<{ stored: StoredCa; material: CaMaterial; lastNotAfter?: Date }>> }>();
 
   function profileOf(name: string): CertificateProfile {
     const profile = (PROFILES as readonly string[]).includes(name) ? profiles[name as Profile] : undefined;
@@ -153,55 +198,82 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
     return profile;
   }
 
-  function ca(profile: Profile): Promise<CaMaterial> {
-    let material = loaded.get(profile);
+  function open(stored: StoredCa): Promise<CaMaterial> {
+    const key = `${stored.profile}:${stored.generation}`;
+    let material = loaded.get(key);
     if (!material) {
-      material = store.findCa(profile).then((stored) => {
-        if (!stored) throw new CaUnavailableError(profile, `CA ${profile} is not set up in the database: run \`npm run ca:init\``);
-        return openCa(stored, caKeys);
-      });
-      // A failed load (e.g. no CA yet) is not cached, so a later ensureCas can succeed.
-      material.catch(() => loaded.delete(profile));
-      loaded.set(profile, material);
+      material = openCa(stored, caKeys);
+      // A failed opening (e.g. the token not there yet) is not cached, so a later call can succeed.
+      material.catch(() => loaded.delete(key));
+      loaded.set(key, material);
     }
     return material;
   }
 
+  const notSetUp = (profile: Profile) => new CaUnavailableError(profile, `CA ${profile} is not set up in the database: run \`npm run ca:init\``);
+
+  /** The profile's current CA (or the given generation), read from the database each time: a rollover elsewhere counts at once. */
+  async function ca(profile: Profile, generation?: number): Promise<CaMaterial> {
+    const stored = await store.findCa(profile, generation);
+    if (!stored) throw generation === undefined ? notSetUp(profile) : new PkiError('profileUnknown', `CA ${profile} has no generation ${generation}`, 404);
+    return open(stored);
+  }
+
+  /** Every generation of the profile's CA, newest first, opened; reused for GENERATIONS_REUSE_MS. */
+  function generations(profile: Profile) {
+    const held = generationLists.get(profile);
+    if (held && Date.now() - held.at < GENERATIONS_REUSE_MS) return held.list;
+    const list = store.listCas(profile).then(async (cas) => {
+      if (!cas.length) throw notSetUp(profile);
+      return Promise.all(
+        cas.map(async (stored, i) => ({
+          stored,
+          material: await open(stored),
+          // The current generation still signs: its last notAfter is not final (nor needed).
+          lastNotAfter: i === 0 ? undefined : await store.lastNotAfter(profile, stored.generation),
+        })),
+      );
+    });
+    generationLists.set(profile, { at: Date.now(), list });
+    list.catch(() => generationLists.get(profile)?.list === list && generationLists.delete(profile));
+    return list;
+  }
+
   // Opened signers; each is read again from the database once its own renewal point passes (another process may have renewed it).
-  const signers = new Map<Profile, { loading: Promise<OcspSigner>; ready?: OcspSigner }>();
+  const signers = new Map<string, { loading: Promise<OcspSigner>; ready?: OcspSigner }>();
   const ocspAnswers = new Map<string, { der: Buffer; until: number }>();
   const readRequests = new Map<string, ReadOcspRequest>();
 
-  async function loadOcspSigner(profile: Profile, now: Date): Promise<OcspSigner> {
-    const material = await ca(profile);
-    let stored = await store.findOcspResponder(profile);
+  async function loadOcspSigner(profile: Profile, material: CaMaterial, now: Date): Promise<OcspSigner> {
+    let stored = await store.findOcspResponder(profile, material.generation);
     if (!stored || !(await ocspSignerUsable(stored, material, now))) {
       const fresh = await generateOcspSigner(material, profileOf(profile).ocspSignerValidityDays, caPassphrase, now);
       // The serial read decides between processes renewing together; the loser uses the winner's.
-      stored = (await store.saveOcspResponder(fresh, stored?.serial)) ? fresh : await store.findOcspResponder(profile);
+      stored = (await store.saveOcspResponder(fresh, stored?.serial)) ? fresh : await store.findOcspResponder(profile, material.generation);
       if (!stored) throw new Error(`OCSP responder ${profile} vanished while it was renewed; retry`);
     }
     return openOcspSigner(stored, caPassphrase);
   }
 
-  function ocspSigner(profile: Profile, now: Date): Promise<OcspSigner> {
-    const held = signers.get(profile);
+  function ocspSigner(profile: Profile, material: CaMaterial, now: Date): Promise<OcspSigner> {
+    const key = `${profile}:${material.generation}`;
+    const held = signers.get(key);
     if (held && (!held.ready || (now >= held.ready.notBefore && !halfwayPassed(held.ready.notBefore, held.ready.notAfter, now)))) return held.loading;
-    const entry: { loading: Promise<OcspSigner>; ready?: OcspSigner } = { loading: loadOcspSigner(profile, now) };
-    signers.set(profile, entry);
+    const entry: { loading: Promise<OcspSigner>; ready?: OcspSigner } = { loading: loadOcspSigner(profile, material, now) };
+    signers.set(key, entry);
     entry.loading.then(
       (signer) => (entry.ready = signer),
-      () => signers.get(profile) === entry && signers.delete(profile),
+      () => signers.get(key) === entry && signers.delete(key),
     );
     return entry.loading;
   }
 
   /** A request as read for this CA; undefined when malformed. Relying parties repeat the same bytes (no nonce): read once. */
-  function readOcspRequest(profile: Profile, material: CaMaterial, request: Buffer): ReadOcspRequest | undefined {
+  function readOcspRequest(profile: Profile, materials: CaMaterial[], request: Buffer): ReadOcspRequest | undefined {
     const memo = `${profile}:${request.toString('base64')}`;
     const known = readRequests.get(memo);
-    // The CA material is part of what was read (issuer hashes): another one (a new CA) reads the request again.
-    if (known && known.material === material) return known;
+    // The CA generations are part of what was read (issuer hashes): another list (a rollover) reads the request again.
+    if (known && known.materials === materials) return known;
     let parsed;
     try {
       parsed = parseOcspRequest(request);
@@ -209,35 +281,39 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       if (error instanceof MalformedOcspRequest) return undefined;
       throw error;
     }
+    // The issuer hashes say which generation a CertID is of; one response is signed for one generation, so a CertID of
+    // another one in the same request is answered unknown.
+    const issuerOf = (certId: CertID) => materials.find((material) => serialAskedOf(certId, material) !== undefined);
+    const answering = parsed.certIds.map(issuerOf).find((material) => material !== undefined) ?? materials[0]!;
     const read: ReadOcspRequest = {
-      material,
+      materials,
+      generation: answering.generation,
       nonce: parsed.nonce,
-      items: parsed.certIds.map((certId) => ({ certId, serial: serialAskedOf(certId, material), idKey: certIdKey(certId) })),
+      items: parsed.certIds.map((certId) => ({ certId, serial: serialAskedOf(certId, answering), idKey: certIdKey(certId) })),
     };
     // A single-certificate request is ~100 bytes; bigger ones are rare enough not to hold memory for.
     if (!read.nonce && request.length <= 1024) remember(readRequests, memo, read);
     return read;
   }
 
-  async function certIdStatus(profile: Profile, serial: string | undefined): Promise<CertIdStatus> {
+  async function certIdStatus(profile: Profile, generation: number, serial: string | undefined): Promise<CertIdStatus> {
     const issued = serial === undefined ? undefined : await store.findBySerial(serial);
-    // A serial of the other profile's CA is not this CA's to answer.
-    if (!issued || issued.profile !== profile) return { status: 'unknown' };
+    // Issuer + serial: a serial of the other profile's CA, or of another generation, is not this CA's to answer.
+    if (!issued || issued.profile !== profile || issued.caGeneration !== generation) return { status: 'unknown' };
     if (!issued.revokedAt) return { status: 'good' };
     return { status: 'revoked', revokedAt: issued.revokedAt, reason: issued.revocationReason! };
   }
 
-  async function refreshCrl(profile: Profile, when: Date, force: boolean): Promise<Buffer> {
+  async function refreshCrl(profile: Profile, material: CaMaterial, when: Date, force: boolean): Promise<Buffer> {
     const settings = profileOf(profile);
-    const material = await ca(profile);
-    const stored = await store.replaceCrl(profile, async (current, revoked) => {
+    const stored = await store.replaceCrl(profile, material.generation, async (current, revoked) => {
       if (!force && !crlNeedsRefresh(current, when)) return undefined;
       // thisUpdate never goes backwards, even when a retried revocation carries an earlier date.
       const thisUpdate = current && current.thisUpdate > when ? current.thisUpdate : when;
       const nextUpdate = new Date(addDays(thisUpdate.getTime(), settings.crlValidityDays));
       const crlNumber = (current?.crlNumber ?? 0) + 1;
       const der = await signCrl(material, { crlNumber, thisUpdate, nextUpdate, entries: await revoked() });
-      return { profile, crlNumber, thisUpdate, nextUpdate, der };
+      return { profile, caGeneration: material.generation, crlNumber, thisUpdate, nextUpdate, der };
     });
     return stored!.der;
   }
@@ -262,10 +338,9 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
           if (await store.insertCa(files ?? generated!.ca)) (files ? imported : created).push(name);
           else await generated?.discard();
         }
-        loaded.delete(name);
-        await ca(name);
+        const material = await ca(name);
         // Not forced: of processes starting together, the first signs the CRL and the others find it fresh.
-        if (!(await store.currentCrl(name))) await refreshCrl(name, now, false);
+        if (!(await store.currentCrl(name, material.generation))) await refreshCrl(name, material, now, false);
       }
       return { created, imported };
     },
@@ -291,7 +366,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       const serial = randomSerial();
       const der = await signLeafCertificate(
         material,
-        { serial, subject, notBefore: request.notBefore, notAfter: request.notAfter, crlUrl: settings.crlUrl, ocspUrl: settings.ocspUrl },
+        { serial, subject, notBefore: request.notBefore, notAfter: request.notAfter, crlUrl: crlUrlOf(settings, material.generation), ocspUrl: settings.ocspUrl },
         publicKey,
       );
       const certificate = new x509.X509Certificate(der);
@@ -309,6 +384,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
         notBefore: certificate.notBefore,
         notAfter: certificate.notAfter,
         certificatePem: certificate.toString('pem'),
+        caGeneration: material.generation,
         sealedKey: sealPrivateKey(dataKey, issuanceKey, privateKey),
         revokedAt: null,
         revocationReason: null,
@@ -331,7 +407,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       if (issued.revokedAt) throw new PkiError('certificateRevoked', `the certificate of ${issuanceKey} is revoked`, 409);
       if (!issued.sealedKey) throw new PkiError('keyDestroyed', `the private key of ${issuanceKey} has been destroyed; request a new certificate`, 410);
       const settings = profileOf(issued.profile);
-      const material = await ca(issued.profile);
+      const material = await ca(issued.profile, issued.caGeneration);
       return encodePkcs12({
         privateKey: openPrivateKey(dataKey, issuanceKey, issued.sealedKey),
         certificateDer: Buffer.from(new x509.X509Certificate(issued.certificatePem).rawData),
@@ -355,18 +431,19 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       if (!marked) throw new PkiError('serialUnknown', `no certificate with serial ${serial}`, 404);
       const revoked = marked.certificate;
       if (marked.revokedNow) metrics?.certificatesRevoked.inc({ profile: revoked.profile, reason: revoked.revocationReason! });
-      const current = await store.currentCrl(revoked.profile);
+      // On the CRL of the CA generation that signed it, signed by that generation's key.
+      const current = await store.currentCrl(revoked.profile, revoked.caGeneration);
       // A retry after the CRL was already re-signed changes nothing; one after a failed re-signing completes it.
       const listed = current ? new x509.X509Crl(current.der).findRevoked(revoked.serial) !== null : false;
-      if (!listed) await refreshCrl(revoked.profile, revoked.revokedAt!, true);
+      if (!listed) await refreshCrl(revoked.profile, await ca(revoked.profile, revoked.caGeneration), revoked.revokedAt!, true);
       return { revokedAt: revoked.revokedAt!, reason: revoked.revocationReason! };
     },
 
-    async crl(profile, now) {
+    async crl(profile, now, generation) {
       profileOf(profile);
-      const current = await store.currentCrl(profile);
+      const current = await store.currentCrl(profile, generation);
       if (current && !crlNeedsRefresh(current, now)) return current.der;
-      return refreshCrl(profile, now, false);
+      return refreshCrl(profile, await ca(profile, generation), now, false);
     },
 
     async caCertificatePem(profile) {
@@ -374,12 +451,46 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       return (await ca(profile)).certificatePem;
     },
 
+    async caGenerations(profile) {
+      profileOf(profile);
+      return (await generations(profile)).map(({ stored, lastNotAfter }, i) => ({
+        generation: stored.generation,
+        current: i === 0,
+        certificatePem: stored.certificatePem,
+        ...(lastNotAfter ? { lastNotAfter } : {}),
+      }));
+    },
+
+    async caCertificatesPem(profile, now) {
+      const live = (await this.caGenerations(profile)).filter((g) => g.current || (g.lastNotAfter !== undefined && g.lastNotAfter > now));
+      return live.map((g) => g.certificatePem.trimEnd() + '\n').join('');
+    },
+
+    async rollover(profile, now) {
+      const settings = profileOf(profile);
+      const previous = await store.findCa(profile);
+      if (!previous) throw notSetUp(profile);
+      // The new generation's key is made where the profile's new CA keys are made now (the file or the token).
+      const { ca: next, discard } = await generateCa(settings, caKeys.forNew(profile), now, previous.generation + 1);
+      // The unique (profile, generation) decides between two rollovers started together: only one new CA.
+      if (!(await store.insertCa(next))) {
+        await discard();
+        throw new PkiError('rolloverConflict', `CA ${profile}: generation ${next.generation} was created by another rollover just now`, 409);
+      }
+      generationLists.delete(profile);
+      await refreshCrl(profile, await open(next), now, false);
+      return { generation: next.generation, current: true, certificatePem: next.certificatePem };
+    },
+
     async ocspResponse(profile, request, now) {
       const settings = profileOf(profile);
-      const asked = readOcspRequest(profile, await ca(profile), request);
+      const list = await generations(profile);
+      const asked = readOcspRequest(profile, materialsOf(list), request);
       if (!asked) return OCSP_MALFORMED_REQUEST;
-      const signer = await ocspSigner(profile, now);
-      const answers = await Promise.all(asked.items.map(async ({ certId, serial }) => ({ certId, answer: await certIdStatus(profile, serial) })));
+      const signer = await ocspSigner(profile, asked.materials.find((m) => m.generation === asked.generation)!, now);
+      const answers = await Promise.all(
+        asked.items.map(async ({ certId, serial }) => ({ certId, answer: await certIdStatus(profile, asked.generation, serial) })),
+      );
       const sign = () =>
         signOcspResponse(signer, answers, { producedAt: now, nextUpdate: new Date(now.getTime() + settings.ocspResponseValidityMinutes * 60_000), nonce: asked.nonce });
       // A nonce makes every answer unique: nothing to reuse.
@@ -394,7 +505,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
 
     async ocspSignerPem(profile, now) {
       profileOf(profile);
-      return (await ocspSigner(profile, now)).certificatePem;
+      return (await ocspSigner(profile, await ca(profile), now)).certificatePem;
     },
 
     async status(serial) {
@@ -406,6 +517,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
         profile: issued.profile,
         userId: issued.userId,
         requestId: issued.requestId,
+        caGeneration: issued.caGeneration,
         notBefore: issued.notBefore,
         notAfter: issued.notAfter,
         ...(issued.revokedAt ? { revokedAt: issued.revokedAt, revocationReason: issued.revocationReason! } : {}),

@@ -18,6 +18,8 @@ export interface IssuedCertificate {
   notBefore: Date;
   notAfter: Date;
   certificatePem: string;
+  /** The generation of the profile's CA that signed it (1 before any rollover). */
+  caGeneration: number;
   sealedKey: SealedKey | null;
   revokedAt: Date | null;
   revocationReason: RevocationReason | null;
@@ -25,6 +27,7 @@ export interface IssuedCertificate {
 
 export interface StoredCrl {
   profile: Profile;
+  caGeneration: number;
   crlNumber: number;
   thisUpdate: Date;
   nextUpdate: Date;
@@ -40,6 +43,8 @@ export interface RevokedEntry {
 /** A profile's CA as every certflow process reads it: the certificate and its key, still encrypted or in a token. */
 export interface StoredCa {
   profile: string;
+  /** 1 for a profile's first CA, one more at each rollover; the highest signs new certificates. */
+  generation: number;
   certificatePem: string;
   /** PKCS#8 PEM, encrypted with CERTFLOW_CA_PASSPHRASE; or, for a key inside a PKCS#11 token, its `pkcs11:` URI (ca-keys.ts). */
   encryptedKeyPem: string;
@@ -49,6 +54,8 @@ export interface StoredCa {
 /** A CA's delegated OCSP responder: its certificate (id-kp-OCSPSigning, signed by the CA) and key, encrypted as the CA's. */
 export interface StoredOcspResponder {
   profile: string;
+  /** The CA generation that issued it and whose certificates it answers for. */
+  caGeneration: number;
   serial: string;
   certificatePem: string;
   /** PKCS#8 PEM, encrypted with CERTFLOW_CA_PASSPHRASE. */
@@ -58,9 +65,14 @@ export interface StoredOcspResponder {
 }
 
 export interface PkiStore {
-  findCa(profile: string): Promise<StoredCa | undefined>;
-  /** Stores the profile's CA unless it has one; false when another process's CA got there first (read it back). */
+  /** The profile's current CA (its highest generation), or the given generation. */
+  findCa(profile: string, generation?: number): Promise<StoredCa | undefined>;
+  /** Every generation of the profile's CA, newest first. */
+  listCas(profile: string): Promise<StoredCa[]>;
+  /** Stores this generation of the profile's CA unless it exists; false when another process's got there first (read it back). */
   insertCa(ca: StoredCa): Promise<boolean>;
+  /** The latest notAfter of the certificates this CA generation signed; undefined when it signed none. */
+  lastNotAfter(profile: string, generation: number): Promise<Date | undefined>;
   findByIssuanceKey(issuanceKey: string): Promise<IssuedCertificate | undefined>;
   findBySerial(serial: string): Promise<IssuedCertificate | undefined>;
   /** One user's certificates under one profile, newest notBefore first (ties by serial), in one query. */
@@ -70,8 +82,9 @@ export interface PkiStore {
   destroyKey(issuanceKey: string): Promise<void>;
   /** Marks it revoked unless it already is; returns the row as stored afterwards and whether this call revoked it. */
   markRevoked(serial: string, reason: RevocationReason, revokedAt: Date): Promise<{ certificate: IssuedCertificate; revokedNow: boolean } | undefined>;
-  currentCrl(profile: Profile): Promise<StoredCrl | undefined>;
-  findOcspResponder(profile: string): Promise<StoredOcspResponder | undefined>;
+  /** The CRL of this CA generation (default: the profile's current CA). */
+  currentCrl(profile: Profile, generation?: number): Promise<StoredCrl | undefined>;
+  findOcspResponder(profile: string, generation?: number): Promise<StoredOcspResponder | undefined>;
   /**
    * Stores `responder` as the profile's OCSP responder if the current one is still `replacing` (its serial; undefined:
    * none yet); false when another process renewed it first (read the winner back).
@@ -80,6 +93,7 @@ export interface PkiStore {
   /** Runs `next` with the current CRL locked and stores what it returns, so CRL numbers never repeat. */
   replaceCrl(
     profile: Profile,
+    generation: number,
     next: (current: StoredCrl | undefined, revoked: () => Promise<RevokedEntry[]>) => Promise<StoredCrl | undefined>,
   ): Promise<StoredCrl | undefined>;
 }
@@ -110,6 +124,7 @@ function fromRow(row: Row): IssuedCertificate {
     notBefore: toDate(row.not_before),
     notAfter: toDate(row.not_after),
     certificatePem: row.certificate_pem as string,
+    caGeneration: Number(row.ca_generation),
     sealedKey:
       row.encrypted_private_key && row.private_key_nonce
         ? { ciphertext: Buffer.from(row.encrypted_private_key as Buffer), nonce: Buffer.from(row.private_key_nonce as Buffer) }
@@ -122,6 +137,7 @@ function fromRow(row: Row): IssuedCertificate {
 function crlFromRow(row: Row): StoredCrl {
   return {
     profile: row.profile as Profile,
+    caGeneration: Number(row.ca_generation),
     crlNumber: Number(row.crl_number),
     thisUpdate: toDate(row.this_update),
     nextUpdate: toDate(row.next_update),
@@ -134,9 +150,9 @@ function isUniqueViolation(error: unknown): boolean {
   return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-async function revokedEntries(db: Knex, profile: Profile): Promise<RevokedEntry[]> {
+async function revokedEntries(db: Knex, profile: Profile, generation: number): Promise<RevokedEntry[]> {
   const rows = await db(certificates)
-    .where({ profile })
+    .where({ profile, ca_generation: generation })
     .whereNotNull('revoked_at')
     .orderBy('serial')
     .select('serial', 'revoked_at', 'revocation_reason');
@@ -147,19 +163,48 @@ async function revokedEntries(db: Knex, profile: Profile): Promise<RevokedEntry[
   }));
 }
 
+function caFromRow(row: Row): StoredCa {
+  return {
+    profile: row.profile as string,
+    generation: Number(row.generation),
+    certificatePem: row.certificate_pem as string,
+    encryptedKeyPem: row.encrypted_key_pem as string,
+    createdAt: toDate(row.created_at),
+  };
+}
+
 export function createPkiStore(db: Knex): PkiStore {
   const isPostgres = db.client.config.client === 'pg';
+  /** The profile's current CA generation, as a subquery: rows of `column` = the highest generation. */
+  const currentGeneration = (profile: string) => db(authorities).where({ profile }).max('generation');
+  const ofGeneration = (column: string, profile: string, generation: number | undefined) =>
+    generation === undefined ? { [column]: currentGeneration(profile) } : { [column]: generation };
 
   return {
-    async findCa(profile) {
-      const row = await db(authorities).where({ profile }).first();
-      if (!row) return undefined;
-      return { profile: row.profile, certificatePem: row.certificate_pem, encryptedKeyPem: row.encrypted_key_pem, createdAt: toDate(row.created_at) };
+    async findCa(profile, generation) {
+      const query = db(authorities).where({ profile });
+      const row = await (generation === undefined ? query.orderBy('generation', 'desc') : query.where({ generation })).first();
+      return row ? caFromRow(row) : undefined;
+    },
+
+    async listCas(profile) {
+      return (await db(authorities).where({ profile }).orderBy('generation', 'desc')).map(caFromRow);
+    },
+
+    async lastNotAfter(profile, generation) {
+      const row = await db(certificates).where({ profile, ca_generation: generation }).max({ last: 'not_after' }).first();
+      return row?.last == null ? undefined : toDate(row.last);
     },
 
     async insertCa(ca) {
       try {
-        await db(authorities).insert({ profile: ca.profile, certificate_pem: ca.certificatePem, encrypted_key_pem: ca.encryptedKeyPem, created_at: ca.createdAt });
+        await db(authorities).insert({
+          profile: ca.profile,
+          generation: ca.generation,
+          certificate_pem: ca.certificatePem,
+          encrypted_key_pem: ca.encryptedKeyPem,
+          created_at: ca.createdAt,
+        });
         return true;
       } catch (error) {
         if (isUniqueViolation(error)) return false;
@@ -200,6 +245,7 @@ export function createPkiStore(db: Knex): PkiStore {
           not_before: c.notBefore,
           not_after: c.notAfter,
           certificate_pem: c.certificatePem,
+          ca_generation: c.caGeneration,
           encrypted_private_key: c.sealedKey?.ciphertext ?? null,
           private_key_nonce: c.sealedKey?.nonce ?? null,
           revoked_at: c.revokedAt,
@@ -225,16 +271,17 @@ export function createPkiStore(db: Knex): PkiStore {
       return certificate && { certificate, revokedNow: changed === 1 };
     },
 
-    async currentCrl(profile) {
-      const row = await db(crls).where({ profile }).first();
+    async currentCrl(profile, generation) {
+      const row = await db(crls).where({ profile }).where(ofGeneration('ca_generation', profile, generation)).first();
       return row ? crlFromRow(row) : undefined;
     },
 
-    async findOcspResponder(profile) {
-      const row = await db(responders).where({ profile }).first();
+    async findOcspResponder(profile, generation) {
+      const row = await db(responders).where({ profile }).where(ofGeneration('ca_generation', profile, generation)).first();
       if (!row) return undefined;
       return {
         profile: row.profile,
+        caGeneration: Number(row.ca_generation),
         serial: row.serial,
         certificatePem: row.certificate_pem,
         encryptedKeyPem: row.encrypted_key_pem,
@@ -251,9 +298,10 @@ export function createPkiStore(db: Knex): PkiStore {
         not_before: r.notBefore,
         not_after: r.notAfter,
       };
-      if (replacing !== undefined) return (await db(responders).where({ profile: r.profile, serial: replacing }).update(values)) === 1;
+      const key = { profile: r.profile, ca_generation: r.caGeneration };
+      if (replacing !== undefined) return (await db(responders).where({ ...key, serial: replacing }).update(values)) === 1;
       try {
-        await db(responders).insert({ profile: r.profile, ...values });
+        await db(responders).insert({ ...key, ...values });
         return true;
       } catch (error) {
         if (isUniqueViolation(error)) return false;
@@ -261,13 +309,14 @@ export function createPkiStore(db: Knex): PkiStore {
       }
     },
 
-    async replaceCrl(profile, next) {
+    async replaceCrl(profile, generation, next) {
+      const key = { profile, ca_generation: generation };
       return db.transaction(async (trx) => {
         // SQLite serialises writers on its single connection; PostgreSQL needs a lock that also covers a missing first row.
-        if (isPostgres) await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`${crls}:${profile}`]);
-        const row = await trx(crls).where({ profile }).first();
+        if (isPostgres) await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`${crls}:${profile}:${generation}`]);
+        const row = await trx(crls).where(key).first();
         const current = row ? crlFromRow(row) : undefined;
-        const replacement = await next(current, () => revokedEntries(trx, profile));
+        const replacement = await next(current, () => revokedEntries(trx, profile, generation));
         if (!replacement) return current;
         const values = {
           crl_number: replacement.crlNumber,
@@ -275,8 +324,8 @@ export function createPkiStore(db: Knex): PkiStore {
           next_update: replacement.nextUpdate,
           crl_der: replacement.der,
         };
-        if (current) await trx(crls).where({ profile }).update(values);
-        else await trx(crls).insert({ profile, ...values });
+        if (current) await trx(crls).where(key).update(values);
+        else await trx(crls).insert({ ...key, ...values });
         return replacement;
       });
     },

@@ -236,6 +236,7 @@ forEachDatabase('the PKI engine', (database) => {
     expect(crlNumberOf(refreshed)).toBe(current.crlNumber + 1);
     expect(await store.currentCrl('nissay')).toEqual({
       profile: 'nissay',
+      caGeneration: 1,
       crlNumber: current.crlNumber + 1,
       thisUpdate: later,
       nextUpdate: new Date(later.getTime() + 7 * DAY_MS),

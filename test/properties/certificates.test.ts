@@ -41,9 +41,11 @@ beforeAll(async () => {
 /** The CA's records as diagnose and the TLS gate read them: the test certificate is good, any other serial unknown. */
 const ca = {
   caCertificatePem: async () => caPem,
+  // One CA generation (no rollover): the one that signed the test certificate.
+  caGenerations: async () => [{ generation: 1, current: true, certificatePem: caPem }],
   status: async (serial: string) =>
     serial === SERIAL
-      ? { status: 'good' as const, serial, profile: 'kdanshinnet' as const, userId: 'emp001', requestId: '202611260000001', notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2028-01-01T00:00:00Z') }
+      ? { status: 'good' as const, serial, profile: 'kdanshinnet' as const, userId: 'emp001', requestId: '202611260000001', caGeneration: 1, notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2028-01-01T00:00:00Z') }
       : { status: 'unknown' as const, serial },
 };
 const deps = { stores: { requests: { find: async () => undefined } }, ca, clock: () => NOW } as unknown as Parameters<typeof diagnoseCertificate>[0];

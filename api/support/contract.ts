@@ -233,16 +233,34 @@ export function mountRoutes(router: Router, routes: readonly SupportRoute[], dep
 }
 
 /** `/requests/:requestId` as a pattern that also matches the literal `/requests/awaiting-retrieval`. */
-const patternOf = (path: string) => new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/:\w+/g, '[^/]+')}$`, 'i');
+const patternOf = (path: string) => new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/:\w+/g, '([^/]+)')}$`, 'i');
+
+/** The path's parameters by name, when `path` (an Express pattern) matches `requestPath`. */
+function paramsOf(path: string, requestPath: string): Record<string, string> | undefined {
+  const names = [...path.matchAll(/:(\w+)/g)].map((m) => m[1]!);
+  const match = patternOf(path).exec(requestPath);
+  if (!match) return undefined;
+  try {
+    return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)]));
+  } catch {
+    return Object.fromEntries(names.map((n, i) => [n, match[i + 1]!]));
+  }
+}
 
 /**
  * A declared path asked with a method no route of it declares: 405 with `Allow` (RFC 9110 15.5.6), and OPTIONS
  * answered with the same list; before the token check, as the document says which methods a path has to anyone.
+ * Paths of one shape told apart by their parameters' schemas (`/imports/{kind}` and `/imports/{importId}`, and the
+ * literal `/imports/certificate`) are those whose parameters fit, when any does.
  */
 function undeclaredMethods(routes: readonly SupportRoute[]): RequestHandler {
-  const declared = routes.map((r) => ({ pattern: patternOf(r.path), method: r.method.toUpperCase() }));
   return (req, res, next) => {
-    const methods = [...new Set(declared.filter((d) => d.pattern.test(req.path)).map((d) => d.method))];
+    const matching = routes.flatMap((r) => {
+      const params = paramsOf(r.path, req.path);
+      return params ? [{ method: r.method.toUpperCase(), fits: !r.params || r.params.safeParse(params).success }] : [];
+    });
+    const fitting = matching.some((m) => m.fits) ? matching.filter((m) => m.fits) : matching;
+    const methods = [...new Set(fitting.map((d) => d.method))];
     if (methods.length === 0 || methods.includes(req.method === 'HEAD' ? 'GET' : req.method)) return next();
     const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
     res.set('Allow', allow);

@@ -218,6 +218,20 @@ describe('the support API contract', () => {
       expect((await get('/api/v1/no-such-thing')).status).toBe(401);
     });
 
+    it('when a path of one shape as several operations is asked with a method it lacks, then 405 lists the methods of the operation whose parameters fit', async () => {
+      // schemathesis's ST204: POST /imports/{importId} answered 400 from POST /imports/{kind} (`kind` not users|certificates).
+      const ask = async (method: string, urlPath: string) => {
+        const res = await fetch(`${baseUrl}${urlPath}`, { method });
+        return { status: res.status, allow: res.headers.get('allow') };
+      };
+      expect(await ask('POST', `/api/v1/imports/users-${'0'.repeat(64)}`)).toEqual({ status: 405, allow: 'GET, HEAD, OPTIONS' });
+      expect(await ask('GET', '/api/v1/imports/certificate')).toEqual({ status: 405, allow: 'POST, OPTIONS' });
+      expect(await ask('GET', '/api/v1/imports/users')).toEqual({ status: 405, allow: 'POST, OPTIONS' });
+      // Parameters no operation takes: the methods of the path's shape, and the operation's own 400 or 401.
+      expect(await ask('DELETE', '/api/v1/imports/nonsense')).toEqual({ status: 405, allow: 'POST, GET, HEAD, OPTIONS' });
+      expect((await ask('POST', '/api/v1/imports/nonsense')).status).toBe(401);
+    });
+
     it('when the docs page is asked for, then it loads only local files under a CSP that allows only them', async () => {
       const page = await get('/api/v1/docs');
       expect(page.status).toBe(200);

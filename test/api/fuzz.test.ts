@@ -1,7 +1,8 @@
 // schemathesis, a fuzzer no one here wrote, against the support API's OpenAPI document on a whole stack (per
 // database): every check it has, a fixed seed and a bounded number of examples per operation, so a run is
 // reproducible and takes a few minutes. Any failure, error or server error it reports fails the test with its report.
-// What test/api/schemathesis.toml widens, and why, is written there.
+// What test/api/schemathesis.toml widens, and why, is written there; test/api/schemathesis_hooks.py makes a fresh
+// Idempotency-Key per request, as a client does, and gives the CRL's media types bytes.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { startApiStack, type ApiStack } from './stack';
 const ROOT = path.resolve(__dirname, '../..');
 const SCHEMATHESIS = path.join(ROOT, '.tools/schemathesis/bin/st');
 const CONFIG = path.join(__dirname, 'schemathesis.toml');
+const HOOKS = path.join(__dirname, 'schemathesis_hooks.py');
 // Another seed or more examples explore further (CERTFLOW_FUZZ_SEED, CERTFLOW_FUZZ_EXAMPLES); CI runs these.
 const SEED = process.env.CERTFLOW_FUZZ_SEED ?? '20261126';
 const EXAMPLES = process.env.CERTFLOW_FUZZ_EXAMPLES ?? '30';
@@ -19,7 +21,7 @@ const EXAMPLES = process.env.CERTFLOW_FUZZ_EXAMPLES ?? '30';
 /** Runs the command to its end, with its output (stdout and stderr together) and exit code. */
 function run(command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: os.tmpdir(), env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(command, args, { cwd: os.tmpdir(), env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: HOOKS } });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));

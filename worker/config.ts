@@ -38,6 +38,8 @@ const schema = z.object({
   CERTFLOW_TEMPORAL_TLS_CA_FILE: file,
   CERTFLOW_TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow'),
+  // ~1 MB per cached workflow: 500 keep a worker well inside 1 GB; 0 turns the cache off, 1 is not a cache Temporal allows.
+  CERTFLOW_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).refine((n) => n !== 1, 'must be 0 (no cache) or at least 2').default(500),
   CERTFLOW_DB_CLIENT: z.enum(['sqlite', 'pg']).default('sqlite'),
   CERTFLOW_DB_URL: z.string().min(1).optional(),
   CERTFLOW_SMTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -103,6 +105,8 @@ export interface Config {
     /** Base URL of the Temporal Web UI the console links each workflow to (default: the dev server's on uiPort). */
     uiUrl: string;
     taskQueue: string;
+    /** Workflows the worker keeps in memory (maxCachedWorkflows); an evicted one is replayed from its history when it wakes. */
+    workflowCacheSize: number;
     devServerDbFile: string;
     /** TLS to an existing cluster or Temporal Cloud; unset, plain gRPC. */
     tls?: { clientCertFile?: string; clientKeyFile?: string; caFile?: string; serverName?: string };
@@ -185,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiPort: e.CERTFLOW_TEMPORAL_UI_PORT,
       uiUrl: (e.CERTFLOW_TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.CERTFLOW_TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
       taskQueue: e.CERTFLOW_TASK_QUEUE,
+      workflowCacheSize: e.CERTFLOW_WORKFLOW_CACHE_SIZE,
       devServerDbFile: path.join(dataDir, 'temporal.sqlite'),
       tls: temporalTls,
     },

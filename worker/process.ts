@@ -158,6 +158,7 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       activities: runtime.activities,
+      maxCachedWorkflows: config.temporal.workflowCacheSize,
     });
     const workerRun = worker.run();
     lifecycle.onStop(async () => {

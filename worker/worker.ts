@@ -8,6 +8,16 @@ export interface CertflowWorkerOptions {
   namespace?: string;
   taskQueue: string;
   activities: CertificateActivities;
+  /**
+   * config.temporal.workflowCacheSize: open workflows kept in memory; one evicted is replayed from its history when its
+   * timer, update or signal wakes it. Unset: the SDK's default, sized from the heap (thousands: RSS grows with them).
+   */
+  maxCachedWorkflows?: number;
+}
+
+/** Workflow tasks at once: the SDK's default, but never more than the cache holds (the SDK requires it). */
+export function workflowTaskSlots(maxCachedWorkflows: number | undefined): number | undefined {
+  return maxCachedWorkflows ? Math.min(40, maxCachedWorkflows) : undefined;
 }
 
 export async function createCertflowWorker(o: CertflowWorkerOptions): Promise<Worker> {
@@ -19,5 +29,7 @@ export async function createCertflowWorker(o: CertflowWorkerOptions): Promise<Wo
     taskQueue: o.taskQueue,
     workflowBundle,
     activities: o.activities,
+    maxCachedWorkflows: o.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: workflowTaskSlots(o.maxCachedWorkflows),
   });
 }

@@ -95,6 +95,13 @@ describe('configuration', () => {
     expect(() => loadConfig(testEnv(overrides))).toThrow(message);
   });
 
+  it('when a workflow cache size is given, then it is read; a cache of 1 is named', () => {
+    expect(loadConfig(testEnv()).temporal.workflowCacheSize).toBe(500);
+    const config = loadConfig(testEnv({ CERTFLOW_WORKFLOW_CACHE_SIZE: '2' }));
+    expect(config.temporal.workflowCacheSize).toBe(2);
+    expect(() => loadConfig(testEnv({ CERTFLOW_WORKFLOW_CACHE_SIZE: '1' }))).toThrow(/CERTFLOW_WORKFLOW_CACHE_SIZE: must be 0 \(no cache\) or at least 2/);
+  });
+
   it('when the role, the process name or the ops port is bad, then each is named', () => {
     const attempt = () => loadConfig(testEnv({ CERTFLOW_ROLE: 'both', CERTFLOW_PROCESS_NAME: 'web 1', CERTFLOW_OPS_PORT: '-1' }));
     expect(attempt).toThrow(ConfigError);

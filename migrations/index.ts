@@ -8,6 +8,7 @@ import * as operators from './20261126_005_operators';
 import * as supportSearch from './20261126_006_support_search';
 import * as loginThrottle from './20261126_010_login_throttle';
 import * as idempotency from './20261126_012_idempotency';
+import * as keyPool from './20261126_013_key_pool';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 
@@ -20,6 +21,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261126_006_support_search', supportSearch],
   ['20261126_010_login_throttle', loginThrottle],
   ['20261126_012_idempotency', idempotency],
+  ['20261126_013_key_pool', keyPool],
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -28,7 +28,15 @@ import {
   type MailOutboxStore,
   type SealedSecrets,
 } from '../engines/mail';
-import { buildProfiles, createCertificateAuthority, createPkiStore, type CertificateAuthority, type CertificateProfile } from '../engines/pki';
+import {
+  buildProfiles,
+  createCertificateAuthority,
+  createKeyPool,
+  createPkiStore,
+  type CertificateAuthority,
+  type CertificateProfile,
+  type KeyPool,
+} from '../engines/pki';
 import { createDb, migrateToLatest, ping, type Db } from '../infra/db';
 import { createReachabilityProbe } from '../infra/reachability';
 import type { Logger } from '../infra/logger';
@@ -42,6 +50,8 @@ export interface Runtime {
   db: Db;
   stores: Stores;
   ca: CertificateAuthority;
+  /** The shared key pool the CA claims from; a process running the worker starts its refill (keyPool.start). */
+  keyPool: KeyPool;
   profiles: Record<Profile, CertificateProfile>;
   sealedSecrets: SealedSecrets;
   mailOutbox: MailOutboxStore;
@@ -66,9 +76,15 @@ export async function createRuntime(config: Config, options: { transport?: Trans
     const pkiStore = createPkiStore(db);
     const sealedSecrets = createSealedSecrets({ db, dataKey: config.dataKey });
     const mailOutbox = createMailOutboxStore(db);
+    const keyAlgorithms = [...new Set(PROFILES.map((p) => profiles[p].keyAlgorithm))];
+    const keyPool = createKeyPool({ store: pkiStore, dataKey: config.dataKey, size: config.keyPool.size, algorithms: keyAlgorithms });
     const metrics = createMetrics({
       pendingMails: () => mailOutbox.countPending(),
       crls: async () => (await Promise.all(PROFILES.map((p) => pkiStore.currentCrl(p)))).filter((crl) => crl !== undefined),
+      pooledKeys: async () => {
+        const counts = await pkiStore.countPooledKeys();
+        return Object.fromEntries(keyAlgorithms.map((a) => [a, counts[a] ?? 0]));
+      },
     });
     const ca = createCertificateAuthority({
       store: pkiStore,
@@ -77,6 +93,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       dataKey: config.dataKey,
       profiles,
       metrics,
+      keyPool,
     });
     await ca.ensureCas(options.now ?? new Date());
     const transport = options.transport ?? createSmtpTransport(config.smtp);
@@ -90,12 +107,14 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       metrics,
     });
     const mailer = createLifecycleMailer({ sendMail: mail.sendMail, profiles, publicUrl: config.publicUrl, tlsPublicUrl: config.tlsPublicUrl });
-    const stops: Array<() => void | Promise<void>> = [];
+    // The refill stops before the database closes (close runs the stops first).
+    const stops: Array<() => void | Promise<void>> = [() => keyPool.stop()];
     return {
       config,
       db,
       stores,
       ca,
+      keyPool,
       profiles,
       sealedSecrets,
       mailOutbox,

@@ -40,6 +40,8 @@ const schema = z.object({
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow'),
   // ~1 MB per cached workflow: 500 keep a worker well inside 1 GB; 0 turns the cache off, 1 is not a cache Temporal allows.
   CERTFLOW_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).refine((n) => n !== 1, 'must be 0 (no cache) or at least 2').default(500),
+  // Per key algorithm in use; 0 turns the refill off (every key retrieval generates its key once the pool is used up).
+  CERTFLOW_KEY_POOL_SIZE: z.coerce.number().int().min(0).max(10_000).default(8),
   CERTFLOW_DB_CLIENT: z.enum(['sqlite', 'pg']).default('sqlite'),
   CERTFLOW_DB_URL: z.string().min(1).optional(),
   CERTFLOW_SMTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -121,6 +123,8 @@ export interface Config {
   mailbox: { webPort: number };
   support: { phone: string; email: string; hours: string; manualUrl: string };
   ca: { dir: string; passphrase: string };
+  /** Pre-generated key pairs per key algorithm, sealed in the database, refilled by worker processes up to `size`. */
+  keyPool: { size: number };
   dataKey: Buffer;
   sessionSecret: string;
   apiTokens: ApiToken[];
@@ -211,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       manualUrl: e.CERTFLOW_MANUAL_URL,
     },
     ca: { dir: path.join(dataDir, 'ca'), passphrase: e.CERTFLOW_CA_PASSPHRASE },
+    keyPool: { size: e.CERTFLOW_KEY_POOL_SIZE },
     dataKey: Buffer.from(e.CERTFLOW_DATA_KEY, 'hex'),
     sessionSecret: e.CERTFLOW_SESSION_SECRET,
     apiTokens: e.CERTFLOW_API_TOKENS,

@@ -161,6 +161,8 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
       maxCachedWorkflows: config.temporal.workflowCacheSize,
     });
     const workerRun = worker.run();
+    // Only processes running activities refill the key pool; runtime.close() stops it.
+    runtime.keyPool.start(logger);
     lifecycle.onStop(async () => {
       worker.shutdown();
       await workerRun;

@@ -41,6 +41,7 @@ forEachDatabase(
           'rate_limit_hits',
           'certificate_authorities',
           'operators',
+          'key_pool',
         ]),
       );
 

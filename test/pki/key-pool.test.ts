@@ -137,6 +137,8 @@ forEachDatabase(
       await new Promise((r) => setTimeout(r, 300)); // several refill intervals
       expect(await store.countPooledKeys()).toEqual({ 'ecdsa-p256': 3 });
       await pool.stop();
+      const metrics = createMetrics({ pendingMails: async () => 0, crls: async () => [], pooledKeys: () => store.countPooledKeys() }, { defaultMetrics: false });
+      expect(await metrics.registry.getSingleMetricAsString('certflow_key_pool_keys')).toContain('certflow_key_pool_keys{algorithm="ecdsa-p256"} 3');
     });
 
     describe('issuing with the pool', () => {

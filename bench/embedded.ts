@@ -62,7 +62,7 @@ export async function startEmbeddedStack(o: { name: string; smtpPort: number }):
     maxCachedWorkflows: config.temporal.workflowCacheSize,
   });
   const running = worker.run();
-  runtime.keyPool.start(createLogger('warn'));
+  runtime.keyPool.start(createLogger('error'));
   const { app } = await createHttpSide(runtime, { client, connection, logger: createLogger('warn') });
   const server = await new Promise<ReturnType<typeof app.listen>>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

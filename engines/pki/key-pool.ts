@@ -44,6 +44,7 @@ export function createKeyPool(o: KeyPoolOptions): KeyPool {
   let timer: NodeJS.Timeout | undefined;
   let logger: Logger | undefined;
   let drained = false;
+  let watched: Promise<number> | undefined;
 
   const waiting = async (algorithm: KeyAlgorithm) => (await store.countPooledKeys())[algorithm] ?? 0;
 
@@ -83,7 +84,13 @@ export function createKeyPool(o: KeyPoolOptions): KeyPool {
 
   function schedule(): void {
     if (!started || stopped || size === 0) return;
-    refill().catch((err: unknown) => logger?.error({ err }, 'key pool refill failed; it is tried again later'));
+    // Every caller of a running refill shares its promise: report its failure once, and not the one stop() causes.
+    const current = refill();
+    if (current === watched) return;
+    watched = current;
+    current.catch((err: unknown) => {
+      if (!stopped) logger?.error({ err }, 'key pool refill failed; it is tried again later');
+    });
   }
 
   return {

@@ -53,8 +53,13 @@ export function createKeyPool(o: KeyPoolOptions): KeyPool {
     for (const algorithm of new Set(algorithms)) {
       // Counted again before each key: other processes claim and refill meanwhile.
       while (!stopped && (await waiting(algorithm)) < size) {
-        generator ??= startBackgroundKeyGenerator();
-        const privateKey = await generator.generate(algorithm);
+        const thread = (generator ??= startBackgroundKeyGenerator());
+        const privateKey = await thread.generate(algorithm).catch(async (err: unknown) => {
+          // A thread that failed is replaced at the next refill rather than failing every one after it.
+          if (generator === thread) generator = undefined;
+          await thread.close();
+          throw err;
+        });
         const id = randomUUID();
         const sealedKey = sealPooledKey(dataKey, id, privateKey);
         if (!(await store.addPooledKey({ id, keyAlgorithm: algorithm, sealedKey, createdAt: new Date() }, size))) break;

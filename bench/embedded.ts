@@ -55,8 +55,14 @@ export async function startEmbeddedStack(o: { name: string; smtpPort: number }):
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await createCertflowWorker({ connection: nativeConnection, taskQueue, activities: runtime.activities });
+  const worker = await createCertflowWorker({
+    connection: nativeConnection,
+    taskQueue,
+    activities: runtime.activities,
+    maxCachedWorkflows: config.temporal.workflowCacheSize,
+  });
   const running = worker.run();
+  runtime.keyPool.start(createLogger('error'));
   const { app } = await createHttpSide(runtime, { client, connection, logger: createLogger('warn') });
   const server = await new Promise<ReturnType<typeof app.listen>>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

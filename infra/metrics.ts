@@ -17,6 +17,8 @@ export interface CertflowMetrics {
   certificatesIssued: Counter<'profile'>;
   /** Certificates newly marked revoked, by RFC 5280 reason. */
   certificatesRevoked: Counter<'profile' | 'reason'>;
+  /** Keys of newly signed certificates, by algorithm and source: `pool` (pre-generated) or `generated` (on demand). */
+  issuanceKeys: Counter<'algorithm' | 'source'>;
   /** Mails the SMTP relay accepted. */
   mailsSent: Counter<'kind'>;
   /** Mails refused for good (a 5xx for the recipient, an undeliverable address). */
@@ -35,6 +37,8 @@ export interface ScrapeSources {
   pendingMails(): Promise<number>;
   /** Each profile's current CRL. */
   crls(): Promise<Array<{ profile: string; thisUpdate: Date; nextUpdate: Date }>>;
+  /** Unclaimed keys in the key pool, per key algorithm (absent: no pool gauge). */
+  pooledKeys?(): Promise<Partial<Record<string, number>>>;
   now?: () => Date;
   /** A scrape-time read that takes longer is dropped from that scrape (default 2000 ms). */
   timeoutMs?: number;
@@ -71,6 +75,12 @@ export function createMetrics(sources: ScrapeSources, options: MetricsOptions = 
       name: 'certflow_certificates_revoked_total',
       help: 'Certificates revoked, by reason',
       labelNames: ['profile', 'reason'] as const,
+      registers,
+    }),
+    issuanceKeys: new Counter({
+      name: 'certflow_issuance_keys_total',
+      help: 'Keys of newly signed certificates, by algorithm and source (pool or generated on demand)',
+      labelNames: ['algorithm', 'source'] as const,
       registers,
     }),
     mailsSent: new Counter({ name: 'certflow_mails_sent_total', help: 'Mails accepted by the SMTP relay, by kind', labelNames: ['kind'] as const, registers }),
@@ -118,6 +128,21 @@ export function createMetrics(sources: ScrapeSources, options: MetricsOptions = 
       await readOrReset(this, sources.pendingMails, (n) => this.set(n), () => this.set(NaN));
     },
   });
+
+  const pooledKeys = sources.pooledKeys;
+  if (pooledKeys) {
+    new Gauge({
+      name: 'certflow_key_pool_keys',
+      help: 'Pre-generated keys waiting in the key pool, by key algorithm (shared by every process on the database)',
+      labelNames: ['algorithm'] as const,
+      registers,
+      async collect() {
+        await readOrReset(this, pooledKeys, (counts) => {
+          for (const [algorithm, n] of Object.entries(counts)) this.set({ algorithm }, n ?? 0);
+        });
+      },
+    });
+  }
 
   // Both CRL gauges are collected in the same scrape: one read of the CRLs serves both.
   let crlRead: Promise<Awaited<ReturnType<ScrapeSources['crls']>>> | undefined;

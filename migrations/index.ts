@@ -12,6 +12,7 @@ import * as ocspResponders from './20261126_009_ocsp_responders';
 import * as loginThrottle from './20261126_010_login_throttle';
 import * as auditChain from './20261126_011_audit_chain';
 import * as idempotency from './20261126_012_idempotency';
+import * as keyPool from './20261126_013_key_pool';
 import * as caGenerations from './20261126_014_ca_generations';
 
 /**
@@ -38,6 +39,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261126_010_login_throttle', loginThrottle],
   ['20261126_011_audit_chain', auditChain],
   ['20261126_012_idempotency', idempotency],
+  ['20261126_013_key_pool', keyPool],
   ['20261126_014_ca_generations', caGenerations],
 ];
 

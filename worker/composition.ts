@@ -32,10 +32,12 @@ import {
 import {
   buildProfiles,
   createCertificateAuthority,
+  createKeyPool,
   createPkiStore,
   createPreviousCas,
   type CertificateAuthority,
   type CertificateProfile,
+  type KeyPool,
   type PreviousCas,
 } from '../engines/pki';
 import { createDb, migrateToLatest, ping, type Db } from '../infra/db';
@@ -53,6 +55,8 @@ export interface Runtime {
   stores: Stores;
   ca: CertificateAuthority;
   previousCas: PreviousCas;
+  /** The shared key pool the CA claims from; a process running the worker starts its refill (keyPool.start). */
+  keyPool: KeyPool;
   profiles: Record<Profile, CertificateProfile>;
   sealedSecrets: SealedSecrets;
   mailOutbox: MailOutboxStore;
@@ -84,9 +88,15 @@ export async function createRuntime(config: Config, options: { transport?: Trans
     const pkiStore = createPkiStore(db);
     const sealedSecrets = createSealedSecrets({ db, dataKey: config.dataKey });
     const mailOutbox = createMailOutboxStore(db);
+    const keyAlgorithms = [...new Set(PROFILES.map((p) => profiles[p].keyAlgorithm))];
+    const keyPool = createKeyPool({ store: pkiStore, dataKey: config.dataKey, size: config.keyPool.size, algorithms: keyAlgorithms });
     const metrics = createMetrics({
       pendingMails: () => mailOutbox.countPending(),
       crls: async () => (await Promise.all(PROFILES.map((p) => pkiStore.currentCrl(p)))).filter((crl) => crl !== undefined),
+      pooledKeys: async () => {
+        const counts = await pkiStore.countPooledKeys();
+        return Object.fromEntries(keyAlgorithms.map((a) => [a, counts[a] ?? 0]));
+      },
     });
     const ca = createCertificateAuthority({
       store: pkiStore,
@@ -96,6 +106,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       dataKey: config.dataKey,
       profiles,
       metrics,
+      keyPool,
     });
     await ca.ensureCas(options.now ?? new Date());
     const transport = options.transport ?? createSmtpTransport(config.smtp);
@@ -110,13 +121,15 @@ export async function createRuntime(config: Config, options: { transport?: Trans
       metrics,
     });
     const mailer = createLifecycleMailer({ sendMail: mail.sendMail, profiles, publicUrl: config.publicUrl, tlsPublicUrl: config.tlsPublicUrl });
-    const stops: Array<() => void | Promise<void>> = [];
+    // The refill stops before the database closes (close runs the stops first).
+    const stops: Array<() => void | Promise<void>> = [() => keyPool.stop()];
     const runtime: Runtime = {
       config,
       db,
       stores,
       ca,
       previousCas: createPreviousCas(db),
+      keyPool,
       profiles,
       sealedSecrets,
       mailOutbox,

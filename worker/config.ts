@@ -42,6 +42,10 @@ const schema = z.object({
   CERTFLOW_TEMPORAL_TLS_CA_FILE: file,
   CERTFLOW_TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   CERTFLOW_TASK_QUEUE: z.string().min(1).default('certflow'),
+  // ~1 MB per cached workflow: 500 keep a worker well inside 1 GB; 0 turns the cache off, 1 is not a cache Temporal allows.
+  CERTFLOW_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).refine((n) => n !== 1, 'must be 0 (no cache) or at least 2').default(500),
+  // Per key algorithm in use; 0 turns the refill off (every key retrieval generates its key once the pool is used up).
+  CERTFLOW_KEY_POOL_SIZE: z.coerce.number().int().min(0).max(10_000).default(8),
   CERTFLOW_DB_CLIENT: z.enum(['sqlite', 'pg']).default('sqlite'),
   CERTFLOW_DB_URL: z.string().min(1).optional(),
   CERTFLOW_SMTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -121,6 +125,8 @@ export interface Config {
     /** Base URL of the Temporal Web UI the console links each workflow to (default: the dev server's on uiPort). */
     uiUrl: string;
     taskQueue: string;
+    /** Workflows the worker keeps in memory (maxCachedWorkflows); an evicted one is replayed from its history when it wakes. */
+    workflowCacheSize: number;
     devServerDbFile: string;
     /** TLS to an existing cluster or Temporal Cloud; unset, plain gRPC. */
     tls?: { clientCertFile?: string; clientKeyFile?: string; caFile?: string; serverName?: string };
@@ -154,6 +160,8 @@ export interface Config {
       pkcs11?: { module: string; token: { label: string } | { slot: number }; pin: string };
     };
   };
+  /** Pre-generated key pairs per key algorithm, sealed in the database, refilled by worker processes up to `size`. */
+  keyPool: { size: number };
   dataKey: Buffer;
   sessionSecret: string;
   apiTokens: ApiToken[];
@@ -224,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiPort: e.CERTFLOW_TEMPORAL_UI_PORT,
       uiUrl: (e.CERTFLOW_TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.CERTFLOW_TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
       taskQueue: e.CERTFLOW_TASK_QUEUE,
+      workflowCacheSize: e.CERTFLOW_WORKFLOW_CACHE_SIZE,
       devServerDbFile: path.join(dataDir, 'temporal.sqlite'),
       tls: temporalTls,
     },
@@ -247,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       manualUrl: e.CERTFLOW_MANUAL_URL,
     },
     ca: { dir: path.join(dataDir, 'ca'), passphrase: e.CERTFLOW_CA_PASSPHRASE, keyStore: caKeyStore(env, e) },
+    keyPool: { size: e.CERTFLOW_KEY_POOL_SIZE },
     dataKey: Buffer.from(e.CERTFLOW_DATA_KEY, 'hex'),
     sessionSecret: e.CERTFLOW_SESSION_SECRET,
     apiTokens: e.CERTFLOW_API_TOKENS,

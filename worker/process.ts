@@ -158,8 +158,11 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       activities: runtime.activities,
+      maxCachedWorkflows: config.temporal.workflowCacheSize,
     });
     const workerRun = worker.run();
+    // Only processes running activities refill the key pool; runtime.close() stops it.
+    runtime.keyPool.start(logger);
     lifecycle.onStop(async () => {
       worker.shutdown();
       await workerRun;

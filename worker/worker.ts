@@ -9,8 +9,17 @@ export interface CertflowWorkerOptions {
   namespace?: string;
   taskQueue: string;
   activities: CertificateActivities & ImportActivities;
-  /** Workflows kept in the worker's cache (the SDK's default unless set); 0 also turns sticky task queues off. */
+  /**
+   * config.temporal.workflowCacheSize: open workflows kept in memory; one evicted is replayed from its history when its
+   * timer, update or signal wakes it. Unset: the SDK's default, sized from the heap (thousands: RSS grows with them);
+   * 0 also turns sticky task queues off.
+   */
   maxCachedWorkflows?: number;
+}
+
+/** Workflow tasks at once: the SDK's default, but never more than the cache holds (the SDK requires it). */
+export function workflowTaskSlots(maxCachedWorkflows: number | undefined): number | undefined {
+  return maxCachedWorkflows ? Math.min(40, maxCachedWorkflows) : undefined;
 }
 
 export async function createCertflowWorker(o: CertflowWorkerOptions): Promise<Worker> {
@@ -23,5 +32,6 @@ export async function createCertflowWorker(o: CertflowWorkerOptions): Promise<Wo
     workflowBundle,
     activities: o.activities,
     maxCachedWorkflows: o.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: workflowTaskSlots(o.maxCachedWorkflows),
   });
 }

@@ -1,6 +1,4 @@
 // The certificate authority certflow's workflow and web pages call: CA set-up, issuance, PKCS#12, revocation and CRLs.
-import crypto from 'node:crypto';
-import { promisify } from 'node:util';
 import { PROFILES, REVOCATION_REASONS, type Profile, type RevocationReason } from '../../workflows/definitions';
 import { generateCa, openCa, readCaFiles, type CaMaterial } from './ca';
 import { createCaKeyStores, type CaKeyStoreSettings } from './ca-keys';
@@ -24,7 +22,9 @@ import {
   type OcspSigner,
 } from './ocsp';
 import { buildPkcs12 as encodePkcs12 } from './pkcs12';
-import type { CertificateProfile, KeyAlgorithm } from './profiles';
+import { generateKey } from './key-generation';
+import type { KeyPool } from './key-pool';
+import type { CertificateProfile } from './profiles';
 import { openPrivateKey, sealPrivateKey } from './sealed-key';
 import { randomSerial } from './serial';
 import type { IssuedCertificate, PkiStore } from './store';
@@ -32,11 +32,6 @@ import { subjectString, validatePkcs12Password, validateSubject, type SubjectInp
 import { x509 } from './crypto-provider';
 import { addDays } from '../../workflows/time-rules';
 import type { CertflowMetrics } from '../../infra/metrics';
-
-const generateKeyPair = promisify(crypto.generateKeyPair) as (
-  type: 'rsa' | 'ec',
-  options: crypto.RSAKeyPairKeyObjectOptions | crypto.ECKeyPairKeyObjectOptions,
-) => Promise<crypto.KeyPairKeyObjectResult>;
 
 export interface CertificateAuthorityDeps {
   /** Issued certificates and CRLs; the caller builds it (createPkiStore(db)) and may share it. */
@@ -55,8 +50,10 @@ export interface CertificateAuthorityDeps {
   /** config.dataKey: 32 bytes, seals issued private keys until download. */
   dataKey: Buffer;
   profiles: Record<Profile, CertificateProfile>;
-  /** Counts certificates this engine newly signs or revokes; finding one already done counts nothing. */
-  metrics?: Pick<CertflowMetrics, 'certificatesIssued' | 'certificatesRevoked'>;
+  /** Counts certificates this engine newly signs or revokes, and where their keys came from; finding one already done counts nothing. */
+  metrics?: Pick<CertflowMetrics, 'certificatesIssued' | 'certificatesRevoked' | 'issuanceKeys'>;
+  /** Pre-generated keys (createKeyPool); without one, or when it is empty, each issuance generates its key. */
+  keyPool?: Pick<KeyPool, 'claim'>;
 }
 
 export interface IssueRequest extends SubjectInput {
@@ -142,12 +139,6 @@ export interface CaGeneration {
 /** How long a process reuses the list of a profile's CA generations: a rollover by another process is seen within it. */
 const GENERATIONS_REUSE_MS = 10_000;
 
-const KEY_GENERATION: Record<KeyAlgorithm, () => Promise<crypto.KeyPairKeyObjectResult>> = {
-  'rsa-2048': () => generateKeyPair('rsa', { modulusLength: 2048 }),
-  'rsa-3072': () => generateKeyPair('rsa', { modulusLength: 3072 }),
-  'ecdsa-p256': () => generateKeyPair('ec', { namedCurve: 'P-256' }),
-};
-
 /**
  * How long a signed answer without a nonce is reused. Its key holds the database's revocation state of every serial
  * asked (read on each request), so a revocation by any process changes the key at once: the reuse only saves signatures.
@@ -184,7 +175,7 @@ function materialsOf(list: Array<{ material: CaMaterial }>): CaMaterial[] {
 }
 
 export function createCertificateAuthority(deps: CertificateAuthorityDeps): CertificateAuthority {
-  const { store, caDir, caPassphrase, dataKey, profiles, metrics } = deps;
+  const { store, caDir, caPassphrase, dataKey, profiles, metrics, keyPool } = deps;
   if (!caPassphrase) throw new CaUnavailableError('*', 'CERTFLOW_CA_PASSPHRASE is not set: the CA keys cannot be opened');
   const caKeys = createCaKeyStores(caPassphrase, deps.caKeyStore);
   if (!Buffer.isBuffer(dataKey) || dataKey.length !== 32) throw new Error('dataKey must be a 32-byte Buffer (AES-256)');
@@ -362,7 +353,9 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
         throw new PkiError('issuanceInvalid', `notAfter is beyond the ${request.profile} CA's own validity`, 400);
       }
 
-      const { privateKey, publicKey } = await KEY_GENERATION[settings.keyAlgorithm]();
+      // A pooled key claimed by this issuance stays its own: a retry after a failure below signs with the same key.
+      const pooled = await keyPool?.claim(settings.keyAlgorithm, issuanceKey);
+      const { privateKey, publicKey } = pooled ?? (await generateKey(settings.keyAlgorithm));
       const serial = randomSerial();
       const der = await signLeafCertificate(
         material,
@@ -391,6 +384,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       };
       if (await store.insert(record)) {
         metrics?.certificatesIssued.inc({ profile: request.profile });
+        metrics?.issuanceKeys.inc({ algorithm: settings.keyAlgorithm, source: pooled ? 'pool' : 'generated' });
         return summary(record, false);
       }
       // A concurrent call won the unique constraint: its certificate is the one; ours was never stored or shown.

@@ -1,5 +1,5 @@
-// Data access for the PKI engine: each profile's CA, issued certificates and each CA's current CRL (SQLite or
-// PostgreSQL through knex).
+// Data access for the PKI engine: each profile's CA, issued certificates, each CA's current CRL and the key pool
+// (SQLite or PostgreSQL through knex).
 import type { Knex } from 'knex';
 import type { Profile, RevocationReason } from '../../workflows/definitions';
 import type { KeyAlgorithm } from './profiles';
@@ -64,6 +64,16 @@ export interface StoredOcspResponder {
   notAfter: Date;
 }
 
+/** A key pair generated ahead of key retrieval: waiting in the pool (claimedBy null), or claimed by one issuance. */
+export interface PooledKey {
+  id: string;
+  keyAlgorithm: KeyAlgorithm;
+  /** Sealed under the data key, bound to `id` (sealPooledKey). */
+  sealedKey: SealedKey;
+  createdAt: Date;
+  claimedBy: string | null;
+}
+
 export interface PkiStore {
   /** The profile's current CA (its highest generation), or the given generation. */
   findCa(profile: string, generation?: number): Promise<StoredCa | undefined>;
@@ -77,7 +87,10 @@ export interface PkiStore {
   findBySerial(serial: string): Promise<IssuedCertificate | undefined>;
   /** One user's certificates under one profile, newest notBefore first (ties by serial), in one query. */
   listByUser(profile: Profile, userId: string): Promise<IssuedCertificate[]>;
-  /** Returns false when the issuance key (or serial) is already taken: the caller lost a race and reads the winner. */
+  /**
+   * Returns false when the issuance key (or serial) is already taken: the caller lost a race and reads the winner. The
+   * pooled key the issuance claimed, if any, leaves the pool in the same transaction: its key now lives in this row.
+   */
   insert(certificate: IssuedCertificate): Promise<boolean>;
   destroyKey(issuanceKey: string): Promise<void>;
   /** Marks it revoked unless it already is; returns the row as stored afterwards and whether this call revoked it. */
@@ -90,6 +103,16 @@ export interface PkiStore {
    * none yet); false when another process renewed it first (read the winner back).
    */
   saveOcspResponder(responder: StoredOcspResponder, replacing: string | undefined): Promise<boolean>;
+  /** Adds a key to the pool unless `limit` unclaimed keys of its algorithm wait already (counted under a lock): false then. */
+  addPooledKey(key: Omit<PooledKey, 'claimedBy'>, limit: number): Promise<boolean>;
+  /**
+   * The pooled key this issuance claimed before (a retried activity gets the same key), else one unclaimed key of the
+   * algorithm, claimed now for it in one atomic statement, so no two issuances ever get the same key, whichever process
+   * asks. Undefined: no unclaimed key (the caller generates one).
+   */
+  claimPooledKey(keyAlgorithm: KeyAlgorithm, issuanceKey: string, now: Date): Promise<PooledKey | undefined>;
+  /** Unclaimed keys per algorithm (an algorithm with none is absent). */
+  countPooledKeys(): Promise<Partial<Record<KeyAlgorithm, number>>>;
   /** Runs `next` with the current CRL locked and stores what it returns, so CRL numbers never repeat. */
   replaceCrl(
     profile: Profile,
@@ -102,6 +125,7 @@ const authorities = 'certificate_authorities';
 const certificates = 'issued_certificates';
 const crls = 'certificate_revocation_lists';
 const responders = 'ocsp_responders';
+const pool = 'key_pool';
 
 type Row = Record<string, unknown>;
 
@@ -131,6 +155,16 @@ function fromRow(row: Row): IssuedCertificate {
         : null,
     revokedAt: row.revoked_at == null ? null : toDate(row.revoked_at),
     revocationReason: (row.revocation_reason as RevocationReason | null) ?? null,
+  };
+}
+
+function pooledFromRow(row: Row): PooledKey {
+  return {
+    id: row.id as string,
+    keyAlgorithm: row.key_algorithm as KeyAlgorithm,
+    sealedKey: { ciphertext: Buffer.from(row.encrypted_private_key as Buffer), nonce: Buffer.from(row.private_key_nonce as Buffer) },
+    createdAt: new Date(Number(row.created_at)),
+    claimedBy: (row.claimed_by as string | null) ?? null,
   };
 }
 
@@ -232,24 +266,27 @@ export function createPkiStore(db: Knex): PkiStore {
 
     async insert(c) {
       try {
-        await db(certificates).insert({
-          serial: c.serial,
-          issuance_key: c.issuanceKey,
-          request_id: c.requestId,
-          profile: c.profile,
-          user_id: c.userId,
-          subject: c.subject,
-          email: c.email,
-          subscriber_id: c.subscriberId,
-          key_algorithm: c.keyAlgorithm,
-          not_before: c.notBefore,
-          not_after: c.notAfter,
-          certificate_pem: c.certificatePem,
-          ca_generation: c.caGeneration,
-          encrypted_private_key: c.sealedKey?.ciphertext ?? null,
-          private_key_nonce: c.sealedKey?.nonce ?? null,
-          revoked_at: c.revokedAt,
-          revocation_reason: c.revocationReason,
+        await db.transaction(async (trx) => {
+          await trx(certificates).insert({
+            serial: c.serial,
+            issuance_key: c.issuanceKey,
+            request_id: c.requestId,
+            profile: c.profile,
+            user_id: c.userId,
+            subject: c.subject,
+            email: c.email,
+            subscriber_id: c.subscriberId,
+            key_algorithm: c.keyAlgorithm,
+            not_before: c.notBefore,
+            not_after: c.notAfter,
+            certificate_pem: c.certificatePem,
+            ca_generation: c.caGeneration,
+            encrypted_private_key: c.sealedKey?.ciphertext ?? null,
+            private_key_nonce: c.sealedKey?.nonce ?? null,
+            revoked_at: c.revokedAt,
+            revocation_reason: c.revocationReason,
+          });
+          await trx(pool).where({ claimed_by: c.issuanceKey }).delete();
         });
         return true;
       } catch (error) {
@@ -307,6 +344,50 @@ export function createPkiStore(db: Knex): PkiStore {
         if (isUniqueViolation(error)) return false;
         throw error;
       }
+    },
+
+    async addPooledKey(key, limit) {
+      const insertUnlessFull = (runner: Knex) =>
+        runner.raw(
+          `insert into ${pool} (id, key_algorithm, encrypted_private_key, private_key_nonce, created_at) select ?, ?, ?, ?, ? ` +
+            `where (select count(*) from ${pool} where key_algorithm = ? and claimed_by is null) < ? returning id`,
+          [key.id, key.keyAlgorithm, key.sealedKey.ciphertext, key.sealedKey.nonce, key.createdAt.getTime(), key.keyAlgorithm, limit],
+        );
+      // SQLite runs one writer at a time: no other process adds between the statement's count and its insert.
+      if (!isPostgres) return ((await insertUnlessFull(db)) as Row[]).length === 1;
+      return db.transaction(async (trx) => {
+        // PostgreSQL's statements see the same count at once: one lock per algorithm, so refilling processes never overfill.
+        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`${pool}:${key.keyAlgorithm}`]);
+        return (await insertUnlessFull(trx)).rows.length === 1;
+      });
+    },
+
+    async claimPooledKey(keyAlgorithm, issuanceKey, now) {
+      const claimedBefore = async () => {
+        const row = await db(pool).where({ claimed_by: issuanceKey }).first();
+        return row ? pooledFromRow(row) : undefined;
+      };
+      const before = await claimedBefore();
+      if (before) return before;
+      // One statement: PostgreSQL skips rows other claims hold locked; SQLite runs one writer at a time.
+      const lock = isPostgres ? ' for update skip locked' : '';
+      try {
+        const result = await db.raw(
+          `update ${pool} set claimed_by = ?, claimed_at = ? where id = (select id from ${pool} where key_algorithm = ? and claimed_by is null limit 1${lock}) returning *`,
+          [issuanceKey, now.getTime(), keyAlgorithm],
+        );
+        const rows: Row[] = isPostgres ? result.rows : result;
+        return rows[0] ? pooledFromRow(rows[0]) : undefined;
+      } catch (error) {
+        // A concurrent call for the same issuance claimed first (claimed_by is unique): that key is this issuance's.
+        if (isUniqueViolation(error)) return claimedBefore();
+        throw error;
+      }
+    },
+
+    async countPooledKeys() {
+      const rows: Row[] = await db(pool).whereNull('claimed_by').groupBy('key_algorithm').select('key_algorithm').count({ n: '*' });
+      return Object.fromEntries(rows.map((r) => [r.key_algorithm as KeyAlgorithm, Number(r.n)]));
     },
 
     async replaceCrl(profile, generation, next) {

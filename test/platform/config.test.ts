@@ -121,6 +121,16 @@ describe('configuration', () => {
     expect(() => loadConfig(testEnv(overrides))).toThrow(message);
   });
 
+  it('when the workflow cache and key pool sizes are given, then they are read; a cache of 1 or a negative pool is named', () => {
+    expect(loadConfig(testEnv()).temporal.workflowCacheSize).toBe(500);
+    expect(loadConfig(testEnv()).keyPool.size).toBe(8);
+    const config = loadConfig(testEnv({ CERTFLOW_WORKFLOW_CACHE_SIZE: '2', CERTFLOW_KEY_POOL_SIZE: '0' }));
+    expect(config.temporal.workflowCacheSize).toBe(2);
+    expect(config.keyPool.size).toBe(0);
+    expect(() => loadConfig(testEnv({ CERTFLOW_KEY_POOL_SIZE: '-1' }))).toThrow(/CERTFLOW_KEY_POOL_SIZE/);
+    expect(() => loadConfig(testEnv({ CERTFLOW_WORKFLOW_CACHE_SIZE: '1' }))).toThrow(/CERTFLOW_WORKFLOW_CACHE_SIZE: must be 0 \(no cache\) or at least 2/);
+  });
+
   it('when the role, the process name or the ops port is bad, then each is named', () => {
     const attempt = () => loadConfig(testEnv({ CERTFLOW_ROLE: 'both', CERTFLOW_PROCESS_NAME: 'web 1', CERTFLOW_OPS_PORT: '-1' }));
     expect(attempt).toThrow(ConfigError);

@@ -46,6 +46,7 @@ forEachDatabase(
           'previous_cas',
           'imported_certificates',
           'ocsp_responders',
+          'key_pool',
         ]),
       );
 

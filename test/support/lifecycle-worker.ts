@@ -10,6 +10,7 @@ import { createTestDatabase, type DatabaseKind } from './databases';
 import { CountingCa, RecordingMailer } from './lifecycle-fakes';
 import { startCertificate } from './lifecycle-harness';
 import { createTimeSkippingEnv } from './temporal';
+import { workflowTaskSlots } from '../../worker/worker';
 
 export interface LifecycleFixture {
   database: DatabaseKind;
@@ -18,6 +19,7 @@ export interface LifecycleFixture {
   db: Db;
   ca: CountingCa;
   mailer: RecordingMailer;
+  worker: Worker;
   /** Registers a new user and starts the workflow of their first request. */
   start(): ReturnType<typeof startCertificate>;
   lastUserId(): string;
@@ -27,7 +29,10 @@ export interface LifecycleFixture {
 // Bundled once per test file, which starts a fixture per database: webpack takes seconds of CPU each time.
 let workflowBundle: Promise<WorkflowBundle> | undefined;
 
-export async function startLifecycleFixture(taskQueue: string, { database }: { database: DatabaseKind }): Promise<LifecycleFixture> {
+export async function startLifecycleFixture(
+  taskQueue: string,
+  { database, maxCachedWorkflows }: { database: DatabaseKind; maxCachedWorkflows?: number },
+): Promise<LifecycleFixture> {
   const env = await createTimeSkippingEnv();
   const testDb = await createTestDatabase(database);
   const ca = new CountingCa();
@@ -37,6 +42,9 @@ export async function startLifecycleFixture(taskQueue: string, { database }: { d
     taskQueue,
     workflowBundle: await (workflowBundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') })),
     activities: createCertificateActivities({ requests: createRequestStore(testDb.db), users: createUserStore(testDb.db), ca, mailer }),
+    // As createCertflowWorker sizes it from CERTFLOW_WORKFLOW_CACHE_SIZE.
+    maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: workflowTaskSlots(maxCachedWorkflows),
   });
   const running = worker.run();
   let userCount = 0;
@@ -47,6 +55,7 @@ export async function startLifecycleFixture(taskQueue: string, { database }: { d
     db: testDb.db,
     ca,
     mailer,
+    worker,
     start() {
       userCount += 1;
       return startCertificate(env.client, testDb.db, taskQueue, userId());

@@ -28,7 +28,7 @@ interface RetrievalFigures {
 }
 
 /**
- * Key retrieval for RETRIEVAL_N users, IN_FLIGHT at once: the wall time of what the Submit button waits for before the
+ * Key retrieval for RETRIEVAL_N users registered beforehand, IN_FLIGHT at once: the wall time of what the Submit button waits for before the
  * Download page (the retrieveKey update — issuance activity and the workflow's answer — then the PKCS#12), with the
  * pool empty and its refill stopped, or filled first with one key per user.
  */
@@ -45,7 +45,7 @@ async function retrievalPhase(stack: EmbeddedStack, withPool: boolean): Promise<
     log(`pool filled with ${RETRIEVAL_N} ${algorithm} keys in ${Math.round(performance.now() - started)} ms (low-priority thread)`);
   }
   const pooledBefore = await pooledCount(stack);
-  const run = await driveToActive(stack.target, { n: RETRIEVAL_N, inFlight: IN_FLIGHT, prefix: withPool ? 'pool' : 'nopool' });
+  const run = await driveToActive(stack.target, { n: RETRIEVAL_N, inFlight: IN_FLIGHT, prefix: withPool ? 'pool' : 'nopool', registerFirst: true });
   return { p50: percentile(run.submitMs, 50), p99: percentile(run.submitMs, 99), pooled: (await pooledCount(stack)) - pooledBefore };
 }
 

@@ -33,6 +33,8 @@ export interface DriveOptions {
   rideOutOutages?: boolean;
   /** Registers every user first (not timed into the stages after it), so the key retrievals run `inFlight` at once on their own. */
   registerFirst?: boolean;
+  /** With registerFirst: awaited after the registrations, before the first key retrieval (e.g. their mails delivered). */
+  afterRegistration?(): Promise<void>;
   /** After each user reaches active, with how many have. */
   onActive?(done: number): void;
   /** After each registration the API refused with 503, with how many it has refused. */
@@ -156,6 +158,7 @@ export async function driveToActive(target: LifecycleTarget, o: DriveOptions): P
         registered.set(i, done);
         await done;
       });
+      await o.afterRegistration?.();
     }
     await inParallel([...Array(o.n).keys()], o.inFlight, async (i) => {
       const t0 = performance.now();

@@ -31,6 +31,10 @@ export interface DriveOptions {
    * (the update by its ID, so a retry never runs it twice; the signal is idempotent). Off: the first error ends the run.
    */
   rideOutOutages?: boolean;
+  /** Registers every user first (not timed into the stages after it), so the key retrievals run `inFlight` at once on their own. */
+  registerFirst?: boolean;
+  /** With registerFirst: awaited after the registrations, before the first key retrieval (e.g. their mails delivered). */
+  afterRegistration?(): Promise<void>;
   /** After each user reaches active, with how many have. */
   onActive?(done: number): void;
   /** After each registration the API refused with 503, with how many it has refused. */
@@ -147,10 +151,19 @@ export async function driveToActive(target: LifecycleTarget, o: DriveOptions): P
   let done = 0;
   const started = performance.now();
   try {
+    const registered = new Map<number, Promise<{ requestId: string; workflowId: string }>>();
+    if (o.registerFirst) {
+      await inParallel([...Array(o.n).keys()], o.inFlight, async (i) => {
+        const done = register(registrationOf(o.prefix, i));
+        registered.set(i, done);
+        await done;
+      });
+      await o.afterRegistration?.();
+    }
     await inParallel([...Array(o.n).keys()], o.inFlight, async (i) => {
       const t0 = performance.now();
       const body = registrationOf(o.prefix, i);
-      const { requestId, workflowId } = await register(body);
+      const { requestId, workflowId } = await (registered.get(i) ?? register(body));
       users.push({ userId: body.userId, email: body.email, idAdminEmail: body.idAdminEmail, requestId, workflowId });
       let t = lap('register', t0);
       const submitted = t;

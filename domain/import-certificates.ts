@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { FieldProblem } from '../stores';
 import type { ImportKindRules } from './import-kind';
-import { ORGANIZATIONAL_UNIT_SEPARATOR, USER_IMPORT_COLUMNS } from './import-users';
+import { lineLabel, ORGANIZATIONAL_UNIT_SEPARATOR, perUserRules, USER_IMPORT_COLUMNS } from './import-users';
 import { importCertificate, subjectMismatch, type CertificateImport } from './migration-import';
 import { Refusal } from './refusal';
 import { checkRegistration, registrationSchema } from './registration-rules';
@@ -21,7 +21,6 @@ export const certificateImportSchema = registrationSchema.extend({ certificatePe
 /** The header line of a certificates file: the users file's columns and the certificate. */
 export const CERTIFICATE_IMPORT_COLUMNS = [...USER_IMPORT_COLUMNS, 'certificatePem'] as const;
 
-const keyOf = (r: Pick<CertificateImport, 'userId' | 'profile'>) => `${r.userId}\u0000${r.profile}`;
 
 export const certificateImportRules: ImportKindRules<CertificateImport> = {
   kind: 'certificates',
@@ -32,7 +31,7 @@ export const certificateImportRules: ImportKindRules<CertificateImport> = {
     const { certificatePem, ...user } = fields;
     const units = user.organizationalUnits;
     const checked = checkRegistration({ ...user, organizationalUnits: units ? units.split(ORGANIZATIONAL_UNIT_SEPARATOR) : [] });
-    const label = fields.userId ? `${fields.userId}${fields.profile ? ` (${fields.profile})` : ''}` : undefined;
+    const label = lineLabel(fields);
     const errors: FieldProblem[] = checked.errors ? [...checked.errors] : [];
     const pem = certificatePemSchema.safeParse(certificatePem ?? '');
     if (!pem.success) errors.push({ field: 'certificatePem', message: pem.error.issues[0]!.message });
@@ -50,16 +49,7 @@ export const certificateImportRules: ImportKindRules<CertificateImport> = {
     return { errors, ...(label ? { label } : {}) };
   },
 
-  key: keyOf,
-
-  async registeredAlready(deps, lines) {
-    const users = await deps.stores.users.findMany([...new Set(lines.map((l) => l.userId))]);
-    return new Set(users.map(keyOf));
-  },
-
-  registeredAlreadyError(line): FieldProblem {
-    return { field: 'userId', message: `is already registered for profile ${line.profile}` };
-  },
+  ...perUserRules,
 
   async register(deps, payload) {
     const parsed = certificateImportSchema.safeParse(payload);

@@ -12,18 +12,11 @@ export const ORGANIZATIONAL_UNIT_SEPARATOR = ';';
 
 const keyOf = (r: Pick<Registration, 'userId' | 'profile'>) => `${r.userId}\u0000${r.profile}`;
 
-export const userImportRules: ImportKindRules<Registration> = {
-  kind: 'users',
-  columns: USER_IMPORT_COLUMNS,
+/** How a line names its user in a report: `emp002 (kdanshinnet)`; absent without a user ID. */
+export const lineLabel = (fields: Record<string, string>) => (fields.userId ? `${fields.userId}${fields.profile ? ` (${fields.profile})` : ''}` : undefined);
 
-  readLine(fields) {
-    const units = fields.organizationalUnits;
-    const checked = checkRegistration({ ...fields, organizationalUnits: units ? units.split(ORGANIZATIONAL_UNIT_SEPARATOR) : [] });
-    const label = fields.userId ? `${fields.userId}${fields.profile ? ` (${fields.profile})` : ''}` : undefined;
-    if (checked.errors) return { errors: checked.errors, ...(label ? { label } : {}) };
-    return { line: checked.registration, label: label! };
-  },
-
+/** What every kind that registers a user per line shares: one line per user and profile, refused when already registered. */
+export const perUserRules: Pick<ImportKindRules<Pick<Registration, 'userId' | 'profile'>>, 'key' | 'registeredAlready' | 'registeredAlreadyError'> = {
   key: keyOf,
 
   async registeredAlready(deps, lines) {
@@ -34,6 +27,21 @@ export const userImportRules: ImportKindRules<Registration> = {
   registeredAlreadyError(line): FieldProblem {
     return { field: 'userId', message: `is already registered for profile ${line.profile}` };
   },
+};
+
+export const userImportRules: ImportKindRules<Registration> = {
+  kind: 'users',
+  columns: USER_IMPORT_COLUMNS,
+
+  readLine(fields) {
+    const units = fields.organizationalUnits;
+    const checked = checkRegistration({ ...fields, organizationalUnits: units ? units.split(ORGANIZATIONAL_UNIT_SEPARATOR) : [] });
+    const label = lineLabel(fields);
+    if (checked.errors) return { errors: checked.errors, ...(label ? { label } : {}) };
+    return { line: checked.registration, label: label! };
+  },
+
+  ...perUserRules,
 
   async register(deps, payload, resumed) {
     const parsed = registrationSchema.safeParse(payload);

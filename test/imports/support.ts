@@ -11,6 +11,7 @@ import { buildProfiles } from '../../engines/pki';
 import { createStores, type Stores } from '../../stores';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../support/databases';
 import { createTimeSkippingEnv } from '../support/temporal';
+import { eventually } from '../api/stack';
 
 export const HEADER = 'userId,profile,email,idAdminEmail,organization,organizationalUnits,subscriberId';
 
@@ -131,13 +132,5 @@ export async function startImportFixture(kind: DatabaseKind): Promise<ImportFixt
   };
 }
 
-/** Polls until the probe answers, failing with `what` after the timeout. */
-export async function until<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 240_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls until the probe answers, failing with `what` after the timeout (an import's 4 minutes by default). */
+export const until = <T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 240_000): Promise<T> => eventually(probe, what, timeoutMs);

@@ -10,11 +10,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { Client, Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { openLoop } from './open-loop';
+import { startOfflineRuntime } from './offline-runtime';
 import { createLogger } from '../infra/logger';
-import { loadConfig } from '../worker/config';
-import { createHttpSide, createRuntime } from '../worker/composition';
+import { createHttpSide } from '../worker/composition';
 
 const exec = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_OCSP_SECONDS ?? 20);
@@ -31,17 +31,7 @@ interface Endpoints {
 
 /** The child: certflow's HTTP listener on a fresh data dir, one certificate to ask about, and the bare baseline. */
 async function runServers(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-bench-ocsp-'));
-  const config = loadConfig({
-    CERTFLOW_DATA_DIR: dir,
-    CERTFLOW_CA_PASSPHRASE: 'bench-ca-passphrase',
-    CERTFLOW_DATA_KEY: '3c'.repeat(32),
-    CERTFLOW_SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-    CERTFLOW_LOG_LEVEL: 'silent',
-  });
-  const runtime = await createRuntime(config);
-  // The responder never reaches Temporal; a lazy connection is never dialled.
-  const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
+  const { dir, runtime, client } = await startOfflineRuntime('ocsp');
   const now = new Date();
   const issued = await runtime.ca.issue({
     requestId: '202611260000001',

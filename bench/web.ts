@@ -6,15 +6,14 @@ import fs from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { Client, Connection } from '@temporalio/client';
 import { createSelfSignedServerCertificate } from '../api/tls/server-certificate';
+import type { Connection } from '@temporalio/client';
 import { openLoop } from './open-loop';
+import { startOfflineRuntime } from './offline-runtime';
 import { createLogger } from '../infra/logger';
-import { loadConfig } from '../worker/config';
-import { createHttpSide, createRuntime } from '../worker/composition';
+import { createHttpSide } from '../worker/composition';
 
 const SECONDS = Number(process.env.BENCH_WEB_SECONDS ?? 20);
 const RATE = 1000;
@@ -31,17 +30,7 @@ interface Endpoints {
 
 /** The child: certflow's two listeners on a fresh data dir, a certificate to present, and the bare baselines. */
 async function runServers(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-bench-web-'));
-  const config = loadConfig({
-    CERTFLOW_DATA_DIR: dir,
-    CERTFLOW_CA_PASSPHRASE: 'bench-ca-passphrase',
-    CERTFLOW_DATA_KEY: '3c'.repeat(32),
-    CERTFLOW_SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-    CERTFLOW_LOG_LEVEL: 'silent',
-  });
-  const runtime = await createRuntime(config);
-  // The pages measured here never reach Temporal; a lazy connection is never dialled.
-  const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
+  const { dir, runtime, client } = await startOfflineRuntime('web');
   const logger = createLogger('silent');
   const now = new Date();
   await runtime.ca.issue({

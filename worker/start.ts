@@ -52,7 +52,10 @@ async function main(): Promise<void> {
         namespace: config.temporal.namespace,
         logFile: path.join(config.dataDir, 'temporal.log'),
       });
-    const temporalServer = superviseChild('the Temporal dev server', await startTemporal(), startTemporal, logger);
+    // CERTFLOW_DEV_RESTART_BACKOFF_MS: the first wait before a restart (default 1 s); a test holds an outage open with it.
+    const backoffMs = Number(process.env.CERTFLOW_DEV_RESTART_BACKOFF_MS) || undefined;
+    const policy = backoffMs ? { initialBackoffMs: backoffMs, maxBackoffMs: Math.max(backoffMs, 30_000), stableAfterMs: 60_000 } : undefined;
+    const temporalServer = superviseChild('the Temporal dev server', await startTemporal(), startTemporal, logger, policy);
     lifecycle.onStop(() => temporalServer.stop());
 
     if (useDevMailbox) {

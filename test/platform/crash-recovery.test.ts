@@ -51,6 +51,8 @@ describe('crash recovery of npm start, counted', () => {
     mailbox = await startTestMailbox();
     const [temporalPort, uiPort, httpPort, tlsPort, opsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     env = testEnv({
+      // The killed dev server stays down 6 s before its restart, so callers meet the outage rather than its end.
+      CERTFLOW_DEV_RESTART_BACKOFF_MS: '6000',
       CERTFLOW_TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       CERTFLOW_TEMPORAL_UI_PORT: String(uiPort),
       CERTFLOW_HTTP_PORT: String(httpPort),
@@ -208,6 +210,8 @@ describe('crash recovery of npm start, counted', () => {
     outage = true;
     process.kill(temporalPid!, 'SIGKILL');
     const killedAt = Date.now();
+    // Past the reachability probe's 2-s memory of "up": the next call meets the outage, not the client's own retries.
+    await pause(2_200);
     // Support asks for a request's live state meanwhile, until Temporal is back: the outage as a caller sees it.
     const support = async (path: string) => {
       const res = await fetch(`${config.publicUrl}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

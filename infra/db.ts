@@ -35,8 +35,9 @@ export function createDb(settings: DbSettings): Db {
       max: 1,
       // WAL lets readers proceed while the worker writes; the busy timeout absorbs short write contention.
       afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
-        conn.pragma('journal_mode = WAL');
+        // The busy timeout first: switching to WAL waits for a lock another process may hold while it opens the same file.
         conn.pragma('busy_timeout = 5000');
+        conn.pragma('journal_mode = WAL');
         conn.pragma('foreign_keys = ON');
         done(null, conn);
       },
@@ -93,6 +94,7 @@ async function migrateWithRetries(db: Db, waitMs: number, source: typeof migrati
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
+      if (db.client.config.client !== 'pg') await ensureOneLockRow(db);
       await db.migrate.latest({ migrationSource: source });
       return;
     } catch (err) {
@@ -104,6 +106,22 @@ async function migrateWithRetries(db: Db, waitMs: number, source: typeof migrati
       await new Promise((resolve) => setTimeout(resolve, Math.min(delay, waitMs - waited)));
     }
   }
+}
+
+/**
+ * Knex makes its lock table's one row with a check and then an insert, outside any transaction: processes migrating a
+ * new SQLite file together could each insert one, and knex, which takes the lock only when its update changes exactly
+ * one row, then never took it (every start waited out its migration wait). The table and its row are made here in one
+ * transaction instead (SQLite serialises it against the other processes' writes), and a file left with extra rows by
+ * an earlier version is repaired. PostgreSQL needs none of this: its runs queue on the advisory lock first.
+ */
+async function ensureOneLockRow(db: Db): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx.raw('create table if not exists `knex_migrations_lock` (`index` integer not null primary key autoincrement, `is_locked` integer)');
+    const rows: Array<{ index: number }> = await trx('knex_migrations_lock').select('index').orderBy('index');
+    if (rows.length === 0) await trx('knex_migrations_lock').insert({ is_locked: 0 });
+    else if (rows.length > 1) await trx('knex_migrations_lock').where('index', '>', rows[0]!.index).delete();
+  });
 }
 
 /** Knex's lock taken by another run, or its bookkeeping tables created by another run between its check and its create. */

@@ -21,8 +21,18 @@ export function withDevSecrets(env: NodeJS.ProcessEnv, dataDir: string): { env: 
         { token: crypto.randomBytes(24).toString('base64url'), role: 'support', agent: 'dev-support' },
       ],
     };
-    fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-    created = true;
+    // Written aside and linked into place: of processes starting together on a new data folder, one file wins whole
+    // and the others read it (never a half-written file, never two sets of secrets).
+    const draft = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
+    fs.writeFileSync(draft, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    try {
+      fs.linkSync(draft, file);
+      created = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      fs.rmSync(draft, { force: true });
+    }
   }
   const stored = readDevSecrets(file);
   const merged = { ...env };

@@ -69,7 +69,12 @@ describe('a certificates import file', () => {
       ['blk005 (kdanshinnet)', expect.stringMatching(/not signed by a previous CA of profile kdanshinnet/)],
     ]);
     for (const [i, userId] of ['blk001', 'blk002', 'blk003'].entries()) {
-      const [user] = (await stack.call('GET', `/api/v1/users/${userId}`, { token: stack.tokens.support })).body;
+      // The import is done once the request is reserved and its workflow started; the workflow then projects its state
+      // (and the imported serial) into the request row.
+      const user = await eventually(async () => {
+        const [found] = (await stack.call('GET', `/api/v1/users/${userId}`, { token: stack.tokens.support })).body;
+        return found?.requests?.[0]?.serial ? found : undefined;
+      }, `the imported request of ${userId} projected`);
       expect(user.requests).toHaveLength(1);
       expect(user.requests[0]).toMatchObject({ kind: 'imported', serial: good[i]!.serial });
       const live = await stack.env.client.workflow.getHandle(user.requests[0].workflowId).query(statusQuery);

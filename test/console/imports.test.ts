@@ -181,9 +181,11 @@ describe('imports in the console (Chromium): bulk registration and the migration
     await page.close();
 
     const user = (await h.runtime.stores.users.find('mig101', 'kdanshinnet'))!;
+    // The import is done once the request is reserved and its workflow started; the workflow then projects its state.
+    await waitFor(async () => (await h.runtime.stores.requests.find(user.currentRequestId!))?.status === 'active', 'the imported request recorded active');
     const request = (await h.runtime.stores.requests.find(user.currentRequestId!))!;
     expect(request).toMatchObject({ kind: 'imported', serial: issued[0]!.serial });
-    await waitFor(async () => (await h.env.client.workflow.getHandle(request.workflowId).query(statusQuery)).state === 'active', 'the imported certificate to be active');
+    expect((await h.env.client.workflow.getHandle(request.workflowId).query(statusQuery)).state).toBe('active');
 
     // The relying portal never admits a previous CA's certificate; the renewal pages do.
     const client = { key: issued[0]!.keyPem, cert: issued[0]!.certificatePem };

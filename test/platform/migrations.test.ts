@@ -1,6 +1,11 @@
 // Every migration runs up and back down on each supported database, leaving an empty schema that can be migrated again;
 // several processes starting at once all end up on the latest schema.
-import { createDb, MIGRATION_LOCK_KEY, MigrationLockTimeout, migrateToLatest, rollbackAll, type Db } from '../../infra/db';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createDb, MIGRATION_LOCK_KEY, MigrationLockTimeout, migrateToLatest, rollbackAll, type Db, type DbSettings } from '../../infra/db';
 import { migrationSource } from '../../migrations';
 import { forEachDatabase, useTestDatabase } from '../support/databases';
 
@@ -92,6 +97,52 @@ forEachDatabase(
   },
   { migrate: false, per: 'test' },
 );
+
+describe('migrations of a new SQLite file by separate processes', () => {
+  const execFileAsync = promisify(execFile);
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-migrate-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  // Knex makes its lock row with a check and an insert outside any transaction: processes that did this together used
+  // to leave two rows, and then no process could ever take the lock (seen as ca:init runs waiting out their 2 minutes).
+  test('when four processes migrate a new SQLite file at the same moment, round after round, then each succeeds and the lock table keeps one row', async () => {
+    for (let round = 0; round < 4; round++) {
+      const settings: DbSettings = { client: 'sqlite', connection: path.join(dir, `round-${round}.sqlite`) };
+      // Far enough ahead that every process has loaded before the moment comes.
+      const at = Date.now() + 4_000;
+      const outputs = await Promise.all(
+        [0, 1, 2, 3].map(() =>
+          execFileAsync(process.execPath, ['--import', 'tsx', 'test/support/migrate-at.ts', JSON.stringify(settings), String(at)], { cwd: path.resolve(__dirname, '../..') }),
+        ),
+      );
+      expect(outputs.map((o) => o.stdout.trim())).toEqual(['ok', 'ok', 'ok', 'ok']);
+      const db = createDb(settings);
+      try {
+        expect(await db('knex_migrations_lock').select('is_locked')).toEqual([{ is_locked: 0 }]);
+        expect(await db('knex_migrations').count({ n: '*' })).toEqual([{ n: (await migrationSource.getMigrations([])).length }]);
+      } finally {
+        await db.destroy();
+      }
+    }
+  });
+
+  test('when a file holds two knex lock rows (what that race left), then the next start repairs it and migrates', async () => {
+    const settings: DbSettings = { client: 'sqlite', connection: path.join(dir, 'raced.sqlite') };
+    const db = createDb(settings);
+    try {
+      await db.raw('create table `knex_migrations_lock` (`index` integer not null primary key autoincrement, `is_locked` integer)');
+      await db('knex_migrations_lock').insert([{ is_locked: 0 }, { is_locked: 0 }]);
+      await migrateToLatest(db, { waitMs: 2_000 });
+      expect(await db('knex_migrations_lock').select('index', 'is_locked')).toEqual([{ index: 1, is_locked: 0 }]);
+      expect(await db('knex_migrations').count({ n: '*' })).toEqual([{ n: (await migrationSource.getMigrations([])).length }]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
 
 describe('migrations on postgresql behind another migrating process', () => {
   const database = useTestDatabase('postgresql', { migrate: false });

@@ -60,6 +60,7 @@ export async function startEmbeddedStack(o: { name: string; smtpPort: number }):
     taskQueue,
     activities: runtime.activities,
     maxCachedWorkflows: config.temporal.workflowCacheSize,
+    mailMaxPerSecond: config.smtp.maxMailsPerSecond,
   });
   const running = worker.run();
   runtime.keyPool.start(createLogger('error'));

@@ -57,6 +57,8 @@ const schema = z.object({
   CERTFLOW_SMTP_REPLY_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(1800).default(600),
   // A mail sent without the relay's answer (it may have arrived) is sent again, same Message-ID, only after this.
   CERTFLOW_MAIL_UNCONFIRMED_RESEND_MINUTES: z.coerce.number().int().min(1).max(720).default(30),
+  // The relay's limit, held by the Temporal server for the mail queue of all worker processes together (worker/worker.ts).
+  CERTFLOW_MAIL_MAX_PER_SECOND: z.coerce.number().positive('must be more than 0 (mails per second; 0.5 is one every 2 s)').max(10_000).default(50),
   CERTFLOW_MAIL_FROM: z.string().min(3).default('danshinnet-sc@nissay-it.co.jp'),
   CERTFLOW_MAILBOX_WEB_PORT: port.default(1080),
   CERTFLOW_SUPPORT_PHONE: z.string().min(1).default('0120-588-399'),
@@ -148,6 +150,8 @@ export interface Config {
     replyTimeoutMs: number;
     /** How long a mail whose body went out without an answer waits before it is sent again. */
     unconfirmedResendAfterMs: number;
+    /** Mail activities the Temporal server dispatches per second, all worker processes together (the relay's limit). */
+    maxMailsPerSecond: number;
   };
   mailbox: { webPort: number };
   support: { phone: string; email: string; hours: string; manualUrl: string };
@@ -247,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       from: e.CERTFLOW_MAIL_FROM,
       replyTimeoutMs: e.CERTFLOW_SMTP_REPLY_TIMEOUT_SECONDS * 1000,
       unconfirmedResendAfterMs: e.CERTFLOW_MAIL_UNCONFIRMED_RESEND_MINUTES * 60_000,
+      maxMailsPerSecond: e.CERTFLOW_MAIL_MAX_PER_SECOND,
     },
     mailbox: { webPort: e.CERTFLOW_MAILBOX_WEB_PORT },
     support: {

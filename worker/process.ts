@@ -159,6 +159,7 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
       taskQueue: config.temporal.taskQueue,
       activities: runtime.activities,
       maxCachedWorkflows: config.temporal.workflowCacheSize,
+      mailMaxPerSecond: config.smtp.maxMailsPerSecond,
     });
     const workerRun = worker.run();
     // Only processes running activities refill the key pool; runtime.close() stops it.

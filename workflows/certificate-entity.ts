@@ -5,6 +5,7 @@ import {
   ParentClosePolicy,
   condition,
   log,
+  patched,
   proxyActivities,
   startChild,
   upsertSearchAttributes,
@@ -23,6 +24,7 @@ import {
   type CertificateStatus,
   type CertificateWorkflowInput,
   initialState,
+  mailTaskQueue,
   type KeyRetrievalResult,
   type LifecycleMail,
   type RequestKind,
@@ -39,12 +41,23 @@ const { issueCertificate, activateCertificate, destroyKey, revokeCertificate, re
 });
 // Mail waits out an SMTP outage: retried with backoff for as long as a day. A slow relay may take the SMTP reply
 // timeout (10 min) per mail, so an attempt may run long; its heartbeat, not its length, tells a dead worker.
-const { sendLifecycleMails } = proxyActivities<CertificateActivities>({
+const MAIL_ACTIVITY_OPTIONS = {
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '1 minute',
   scheduleToCloseTimeout: '1 day',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-});
+} as const;
+const { sendLifecycleMails: sendOnWorkflowQueue } = proxyActivities<CertificateActivities>(MAIL_ACTIVITY_OPTIONS);
+/** Histories recorded before it scheduled mail on the workflow's own queue; after it, on the rate-limited mail queue. */
+const MAIL_TASK_QUEUE_PATCH = 'mail-task-queue';
+
+/** The mail activity on the mail queue, whose dispatch rate the server holds to CERTFLOW_MAIL_MAX_PER_SECOND. */
+function sendLifecycleMails(input: Parameters<CertificateActivities['sendLifecycleMails']>[0]) {
+  // Asked at each mail, not once: a workflow started before the patch sends its later mails on the mail queue too.
+  if (!patched(MAIL_TASK_QUEUE_PATCH)) return sendOnWorkflowQueue(input);
+  const { sendLifecycleMails: send } = proxyActivities<CertificateActivities>({ ...MAIL_ACTIVITY_OPTIONS, taskQueue: mailTaskQueue(workflowInfo().taskQueue) });
+  return send(input);
+}
 
 export type EventMail = readonly [event: string, message: LifecycleMail];
 

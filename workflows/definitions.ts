@@ -4,6 +4,14 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 export const TASK_QUEUE = 'certflow';
 
+/**
+ * The task queue of the mail activity: its own, so the Temporal server can hold the whole queue to the relay's rate
+ * (every worker process polls it with maxTaskQueueActivitiesPerSecond); the workflow's task queue + `-mail`.
+ */
+export function mailTaskQueue(taskQueue: string): string {
+  return `${taskQueue}-mail`;
+}
+
 export const PROFILES = ['kdanshinnet', 'nissay', 'operators'] as const;
 export type Profile = (typeof PROFILES)[number];
 /** The profiles of the portal's users; `operators` certifies certflow's own support agents and admins (the console). */

@@ -3,12 +3,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { SMTPServer } from 'smtp-server';
 import { createApp } from '../../api/app';
 import { createLogger } from '../../infra/logger';
 import { createRuntime, readinessChecks, type Runtime } from '../../worker/composition';
-import { createCertflowWorker } from '../../worker/worker';
+import { createCertflowWorker, type CertflowWorker } from '../../worker/worker';
 import { downloadConfirmedSignal, retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
 import { testConfig } from '../support/config';
 import { startCertificate } from '../support/lifecycle-harness';
@@ -19,7 +18,7 @@ const taskQueue = 'platform-dev-server';
 describe('certflow on the Temporal dev server', () => {
   let env: TestWorkflowEnvironment;
   let runtime: Runtime;
-  let worker: Worker;
+  let worker: CertflowWorker;
   let running: Promise<void>;
   let smtp: SMTPServer;
   let server: http.Server;

@@ -10,7 +10,7 @@ import { createTestDatabase, type DatabaseKind } from './databases';
 import { CountingCa, RecordingMailer } from './lifecycle-fakes';
 import { startCertificate } from './lifecycle-harness';
 import { createTimeSkippingEnv } from './temporal';
-import { workflowTaskSlots } from '../../worker/worker';
+import { combineWorkers, createMailWorker, workflowTaskSlots, type CertflowWorker } from '../../worker/worker';
 
 export interface LifecycleFixture {
   database: DatabaseKind;
@@ -19,7 +19,7 @@ export interface LifecycleFixture {
   db: Db;
   ca: CountingCa;
   mailer: RecordingMailer;
-  worker: Worker;
+  worker: CertflowWorker;
   /** Registers a new user and starts the workflow of their first request. */
   start(): ReturnType<typeof startCertificate>;
   lastUserId(): string;
@@ -37,15 +37,18 @@ export async function startLifecycleFixture(
   const testDb = await createTestDatabase(database);
   const ca = new CountingCa();
   const mailer = new RecordingMailer();
-  const worker = await Worker.create({
+  const activities = createCertificateActivities({ requests: createRequestStore(testDb.db), users: createUserStore(testDb.db), ca, mailer });
+  const workflows = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await (workflowBundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') })),
-    activities: createCertificateActivities({ requests: createRequestStore(testDb.db), users: createUserStore(testDb.db), ca, mailer }),
+    activities,
     // As createCertflowWorker sizes it from CERTFLOW_WORKFLOW_CACHE_SIZE.
     maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: workflowTaskSlots(maxCachedWorkflows),
   });
+  // Mail goes to its own queue, as in every certflow process.
+  const worker = combineWorkers(workflows, await createMailWorker({ connection: env.nativeConnection, taskQueue, sendLifecycleMails: activities.sendLifecycleMails }));
   const running = worker.run();
   let userCount = 0;
   const userId = () => `emp${String(userCount).padStart(3, '0')}`;

@@ -27,7 +27,8 @@ export interface EmbeddedStack {
   close(): Promise<void>;
 }
 
-export async function startEmbeddedStack(o: { name: string; smtpPort: number }): Promise<EmbeddedStack> {
+/** `settings`: more CERTFLOW_* values for the stack's configuration (e.g. the mail rate). */
+export async function startEmbeddedStack(o: { name: string; smtpPort: number; settings?: Record<string, string> }): Promise<EmbeddedStack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `certflow-${o.name}-`));
   const temporalPort = await freePort();
   const temporalServer = await startTemporalDevServer({
@@ -50,6 +51,7 @@ export async function startEmbeddedStack(o: { name: string; smtpPort: number }):
     CERTFLOW_DATA_KEY: crypto.randomBytes(32).toString('hex'),
     CERTFLOW_SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
     CERTFLOW_API_TOKENS: JSON.stringify([{ token: adminToken, role: 'admin', agent: 'bench' }]),
+    ...o.settings,
   });
   const runtime = await createRuntime(config);
   const connection = await Connection.connect({ address: config.temporal.address });

@@ -212,6 +212,8 @@ export interface OutcomeCounts {
 export interface CountedMail {
   to: string[];
   messageId: string;
+  /** When the sink had the whole message (epoch ms). */
+  at?: number;
 }
 
 /** Counts what a run left: every request active, one certificate each, each user's `mailsPerUser` mails once. */

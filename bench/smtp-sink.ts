@@ -67,7 +67,7 @@ function runSmtpSink(): void {
       stream.on('end', () => {
         const headers = head.split('\r\n\r\n')[0]!.replace(/\r\n[ \t]+/g, ' ');
         const messageId = /^message-id:\s*(\S+)/im.exec(headers)?.[1] ?? '';
-        received.push({ to: session.envelope.rcptTo.map((r) => r.address), messageId });
+        received.push({ to: session.envelope.rcptTo.map((r) => r.address), messageId, at: Date.now() });
         callback();
       });
     },

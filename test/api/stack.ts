@@ -43,7 +43,8 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
-export async function startApiStack(name: string, { database }: { database: DatabaseKind }): Promise<ApiStack> {
+/** `settings`: more CERTFLOW_* values for this stack's configuration (e.g. the mail rate). */
+export async function startApiStack(name: string, { database, settings = {} }: { database: DatabaseKind; settings?: Record<string, string> }): Promise<ApiStack> {
   const testFile = expect.getState().testPath;
   const contract = createContractRecorder(supportApiDocument());
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `certflow-${name}-`));
@@ -64,9 +65,15 @@ export async function startApiStack(name: string, { database }: { database: Data
       { token: tokens.admin, role: 'admin', agent: 'admin-sato' },
       { token: tokens.support, role: 'support', agent: 'support-tanaka' },
     ]),
+    ...settings,
   });
   const runtime = await createRuntime(config);
-  const worker = await createCertflowWorker({ connection: env.nativeConnection, taskQueue, activities: runtime.activities });
+  const worker = await createCertflowWorker({
+    connection: env.nativeConnection,
+    taskQueue,
+    activities: runtime.activities,
+    mailMaxPerSecond: config.smtp.maxMailsPerSecond,
+  });
   const running = worker.run();
   const logs: string[] = [];
   const logger = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));

@@ -7,6 +7,8 @@ export interface ReceivedMail {
   envelopeTo: string[];
   raw: string;
   parsed: ParsedMail;
+  /** When its body had arrived (epoch ms). */
+  at: number;
 }
 
 export interface TestMailbox {
@@ -80,11 +82,13 @@ export async function startTestMailbox(): Promise<TestMailbox> {
           stream.on('data', (c: Buffer) => chunks.push(c));
           stream.on('end', async () => {
             const raw = Buffer.concat(chunks);
+            const at = Date.now();
             await new Promise((r) => setTimeout(r, box.dataDelayMs));
             received.push({
               envelopeTo: session.envelope.rcptTo.map((r) => r.address),
               raw: raw.toString('utf8'),
               parsed: await simpleParser(raw),
+              at,
             });
             if (box.ackDelayMs > 0) await new Promise((r) => setTimeout(r, box.ackDelayMs));
             box.acks++;

@@ -131,6 +131,14 @@ describe('configuration', () => {
     expect(() => loadConfig(testEnv({ CERTFLOW_WORKFLOW_CACHE_SIZE: '1' }))).toThrow(/CERTFLOW_WORKFLOW_CACHE_SIZE: must be 0 \(no cache\) or at least 2/);
   });
 
+  it('when the mail rate is given, then it is read (decimals too); 0, a negative or a word is named', () => {
+    expect(loadConfig(testEnv()).smtp.maxMailsPerSecond).toBe(50);
+    expect(loadConfig(testEnv({ CERTFLOW_MAIL_MAX_PER_SECOND: '0.5' })).smtp.maxMailsPerSecond).toBe(0.5);
+    for (const bad of ['0', '-3', 'fast', '20000']) {
+      expect(() => loadConfig(testEnv({ CERTFLOW_MAIL_MAX_PER_SECOND: bad }))).toThrow(/CERTFLOW_MAIL_MAX_PER_SECOND/);
+    }
+  });
+
   it('when the role, the process name or the ops port is bad, then each is named', () => {
     const attempt = () => loadConfig(testEnv({ CERTFLOW_ROLE: 'both', CERTFLOW_PROCESS_NAME: 'web 1', CERTFLOW_OPS_PORT: '-1' }));
     expect(attempt).toThrow(ConfigError);

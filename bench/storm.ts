@@ -17,8 +17,10 @@ const envNumber = (name: string, fallback: number) => (process.env[name] === und
 // The relay's limit, read and validated as certflow reads it.
 const RATE = String(loadConfigRate());
 const IMPORTS_IN_FLIGHT = envNumber('BENCH_STORM_IMPORTS_IN_FLIGHT', 8);
-// The first T-30 falls due this long after the bench starts importing: the imports must all be done by then.
-const LEAD_S = envNumber('BENCH_STORM_LEAD_S', Math.max(90, Math.ceil(N / 25) + 60));
+// The first T-30 falls due this long after the storm's imports begin: they must all be done by then. Unset, it comes
+// from the import rate of a calibration batch (certificates due years ahead, outside the storm).
+const LEAD_S = process.env.BENCH_STORM_LEAD_S === undefined ? undefined : Number(process.env.BENCH_STORM_LEAD_S);
+const CALIBRATION_N = 100;
 const LOGIN_RATE = envNumber('BENCH_STORM_LOGIN_RATE', 20);
 const TIMEOUT_S = envNumber('BENCH_STORM_TIMEOUT_S', Math.max(900, Math.ceil((2 * N) / Number(RATE)) + 120));
 const QUIET_S = envNumber('BENCH_STORM_QUIET_S', 15);
@@ -57,14 +59,26 @@ function p99(values: number[]): number {
 }
 
 async function main(): Promise<void> {
+  if (!Number.isInteger(N) || N < 1) throw new Error(`N must be a whole number of certificates, not ${process.argv[2]}`);
   log(`bench:storm n=${N}, relay limit ${RATE} mails/s, ${os.cpus().length} cores, login page offered ${LOGIN_RATE}/s during the storm`);
   sink = await startSmtpSink();
   stack = await startEmbeddedStack({ name: 'storm', smtpPort: sink.port, settings: { CERTFLOW_MAIL_MAX_PER_SECOND: RATE } });
   const domain = createDomain(stack.runtime, stack.client);
-  log(`dev server, worker and web up; importing ${N} certificates, ${IMPORTS_IN_FLIGHT} in flight; first T-30 due in ${LEAD_S} s`);
+  log('dev server, worker and web up');
 
+  let leadS = LEAD_S;
+  if (leadS === undefined) {
+    const calibrating = Date.now();
+    await importStormPopulation(domain, { n: CALIBRATION_N, userPrefix: 'calib', notAfterOf: () => new Date(Date.now() + 400 * DAY), concurrency: IMPORTS_IN_FLIGHT });
+    const perSecond = CALIBRATION_N / ((Date.now() - calibrating) / 1000);
+    // The storm's imports at 70 % of the calibration's rate, plus a minute: a margin for a machine that slows down.
+    leadS = Math.ceil(N / (0.7 * perSecond)) + 60;
+    log(`calibration: ${CALIBRATION_N} imports at ${perSecond.toFixed(1)}/s; the first T-30 will be due ${leadS} s from now (BENCH_STORM_LEAD_S sets it)`);
+  }
+  log(`importing ${N} certificates, ${IMPORTS_IN_FLIGHT} in flight`);
   // T-30 of certificate i: spread over one minute from the first due time, in whole seconds (a certificate's precision).
-  const firstDue = Math.ceil((Date.now() + LEAD_S * 1000) / 1000) * 1000;
+  const importing = Date.now();
+  const firstDue = Math.ceil((importing + leadS * 1000) / 1000) * 1000;
   const notAfterOf = (i: number) => new Date(firstDue + Math.floor((i * MINUTE) / N / 1000) * 1000 + 30 * DAY);
   let lastReport = Date.now();
   const imported = await importStormPopulation(domain, {
@@ -75,14 +89,14 @@ async function main(): Promise<void> {
     onProgress(done) {
       if (Date.now() - lastReport < 5000 && done < N) return;
       lastReport = Date.now();
-      log(`imported ${done}/${N} (${Math.round(done / ((Date.now() - began) / 1000))}/s so far); first notice due in ${Math.round((firstDue - Date.now()) / 1000)} s`);
+      log(`imported ${done}/${N} (${(done / ((Date.now() - importing) / 1000)).toFixed(1)}/s); first notice due in ${Math.round((firstDue - Date.now()) / 1000)} s`);
     },
   });
   const dueTimes = imported.map(noticeDueAt);
   const firstDueAt = Math.min(...dueTimes);
   const lastDueAt = Math.max(...dueTimes);
   if (Date.now() >= firstDueAt) {
-    throw new Error(`the imports ended ${((Date.now() - firstDueAt) / 1000).toFixed(0)} s after the first T-30 was due: its workflows skip a notice already past; raise BENCH_STORM_LEAD_S (was ${LEAD_S})`);
+    throw new Error(`the imports ended ${((Date.now() - firstDueAt) / 1000).toFixed(0)} s after the first T-30 was due: its workflows skip a notice already past; raise BENCH_STORM_LEAD_S (was ${leadS})`);
   }
   log(`all ${N} imported; their T-30 notices fall due between ${new Date(firstDueAt).toISOString()} and ${new Date(lastDueAt).toISOString()}`);
   log(`waiting ${Math.round((firstDueAt - Date.now()) / 1000)} s for the first T-30`);

@@ -255,6 +255,44 @@ forEachDatabase('the PKI engine', (database) => {
     expect(rows).toHaveLength(1);
     expect(Number(rows[0].crl_number)).toBe(1);
   });
+
+  test('when the CRL is served again, then it comes from memory; a revocation here replaces it at once, one by another process at the next check', async () => {
+    const otherDb = createDb(database.settings);
+    try {
+      const authority = (db: Db, crlRecheckMs: number) =>
+        createCertificateAuthority({ store: createPkiStore(db), caDir, caPassphrase: CA_PASSPHRASE, dataKey: crypto.randomBytes(32), profiles: buildProfiles({ publicUrl: 'https://certflow.example.jp' }), crlRecheckMs });
+      const listed = (der: Buffer, serial: string) => new X509Crl(der).findRevoked(serial) !== null;
+      const at = (await createPkiStore(database.db).currentCrl('kdanshinnet'))!.thisUpdate;
+      const holding = authority(database.db, 3_600_000);
+      const polling = authority(database.db, 0);
+      const otherProcess = authority(otherDb, 0);
+
+      const first = await holding.crl('kdanshinnet', at);
+      const again = await queriesDuring(database.db, () => holding.crl('kdanshinnet', at));
+      expect(again.queries).toEqual([]);
+      expect(again.result.equals(first)).toBe(true);
+
+      const mine = await issueFor('emp130');
+      await holding.revoke({ serial: mine.serial, reason: 'keyCompromise', revokedAt: at });
+      expect(listed(await holding.crl('kdanshinnet', at), mine.serial)).toBe(true);
+
+      // Asked every time (recheck 0): one small query while nothing changed, the DER not read again.
+      expect(listed(await polling.crl('kdanshinnet', at), mine.serial)).toBe(true);
+      const unchanged = await queriesDuring(database.db, () => polling.crl('kdanshinnet', at));
+      expect(unchanged.queries).toHaveLength(1);
+      expect(unchanged.queries[0]).not.toMatch(/crl_der|\*/);
+
+      const theirs = await issueFor('emp131');
+      await otherProcess.revoke({ serial: theirs.serial, reason: 'superseded', revokedAt: at });
+      const seen = await polling.crl('kdanshinnet', at);
+      expect([listed(seen, mine.serial), listed(seen, theirs.serial)]).toEqual([true, true]);
+      expect(seen.equals((await createPkiStore(database.db).currentCrl('kdanshinnet'))!.der)).toBe(true);
+      // Until its next check (an hour here, a second by default) the holding process still serves what it signed.
+      expect(listed(await holding.crl('kdanshinnet', at), theirs.serial)).toBe(false);
+    } finally {
+      await otherDb.destroy();
+    }
+  });
 });
 
 forEachDatabase(

@@ -249,7 +249,8 @@ async function crl(stack: EmbeddedStack) {
 }
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The SDK's own SIGINT handling would drain the workers under the stack's feet: this bench's handler stops everything in order.
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-bench-scale-'));
   let sink: SmtpSink | undefined;
   let stack: EmbeddedStack | undefined;
@@ -259,7 +260,10 @@ async function main(): Promise<void> {
   const cleanUp = () => (closing ??= (async () => {
     baselineWorker?.shutdown();
     await baselineRunning?.catch(() => undefined);
-    await stack?.close().catch((err) => log(`closing the stack: ${err}`));
+    await stack?.close().catch((err) => {
+      log(`closing the stack: ${err}`);
+      fs.rmSync(stack!.runtime.config.dataDir, { recursive: true, force: true });
+    });
     await sink?.stop().catch(() => undefined);
     fs.rmSync(work, { recursive: true, force: true });
   })());

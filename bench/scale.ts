@@ -33,6 +33,8 @@ const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 const log = (line: string) => console.error(`[bench:scale ${elapsed()}] ${line}`);
 const round = (n: number) => Math.round(n * 100) / 100;
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+/** Where this process's memory is: V8's heap (workflow contexts, JavaScript) and what lives outside it. */
+const heapOf = () => { const m = process.memoryUsage(); return `heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB`; };
 
 /** The i-th certificate's registration: organisations and mail domains vary so the searches have something to tell apart. */
 function registrationAt(i: number) {
@@ -118,7 +120,7 @@ async function importAll(stack: EmbeddedStack, file: string, serverPid: number) 
   const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 250);
   const progress = setInterval(() => {
     const s = (performance.now() - started) / 1000;
-    log(`imported ${done}/${N} (${round(done / s)}/s), worker RSS ${mb(process.memoryUsage().rss)} MB, server RSS ${mb(rssOf(serverPid))} MB`);
+    log(`imported ${done}/${N} (${round(done / s)}/s), worker RSS ${mb(process.memoryUsage().rss)} MB (${heapOf()}), server RSS ${mb(rssOf(serverPid))} MB`);
   }, 10_000);
   try {
     const source = certificatesFrom(file);
@@ -316,7 +318,7 @@ async function main(): Promise<void> {
     const certflowDb = dbSize(path.join(dataDir, 'certflow.sqlite'));
     const temporalDb = dbSize(path.join(dataDir, 'temporal.sqlite'));
     const open = await stack.client.workflow.count(`TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Running'`).catch(() => undefined);
-    log(`with ${N} alive${open ? ` (${open.count} running workflows)` : ''}: worker RSS ${mb(workerRss)} MB (peak ${mb(Math.max(imported.peakRss, workerRss))} MB), Temporal server RSS ${mb(serverRss)} MB`);
+    log(`with ${N} alive${open ? ` (${open.count} running workflows)` : ''}: worker RSS ${mb(workerRss)} MB (peak ${mb(Math.max(imported.peakRss, workerRss))} MB; ${heapOf()}), Temporal server RSS ${mb(serverRss)} MB`);
     log(`database: certflow ${mb(certflowDb)} MB (${round(certflowDb / N)} bytes per certificate), Temporal ${mb(temporalDb)} MB (${round(temporalDb / N)} bytes per certificate)`);
 
     const serials = (await stack.runtime.db('requests').where({ kind: 'imported' }).limit(1000).pluck('serial')) as string[];

@@ -6,7 +6,7 @@ import type { StoredCa, StoredCrl } from './store';
 import { signLeafCertificate } from './certificate';
 import type { CertID } from '@peculiar/asn1-ocsp';
 import type { Extension } from '@peculiar/asn1-x509';
-import { crlNeedsRefresh, halfwayPassed, signCrl } from './crl';
+import { crlLists, crlNeedsRefresh, halfwayPassed, signCrl } from './crl';
 import { CaUnavailableError, PkiError } from './errors';
 import {
   certIdKey,
@@ -442,7 +442,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       // On the CRL of the CA generation that signed it, signed by that generation's key.
       const current = await store.currentCrl(revoked.profile, revoked.caGeneration);
       // A retry after the CRL was already re-signed changes nothing; one after a failed re-signing completes it.
-      const listed = current ? new x509.X509Crl(current.der).findRevoked(revoked.serial) !== null : false;
+      const listed = current ? crlLists(current.der, revoked.serial) : false;
       if (!listed) await refreshCrl(revoked.profile, await ca(revoked.profile, revoked.caGeneration), revoked.revokedAt!, true);
       return { revokedAt: revoked.revokedAt!, reason: revoked.revocationReason! };
     },

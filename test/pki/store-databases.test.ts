@@ -293,6 +293,42 @@ forEachDatabase('the PKI engine', (database) => {
       await otherDb.destroy();
     }
   });
+
+  test('when a CA has revoked thousands of certificates, then each revocation re-signs a CRL listing them all that openssl verifies, and a retry changes nothing', async () => {
+    // 2,000 entries: beyond the ~1,400 that @peculiar/x509's CRL parser takes (asn1js's 10,000 ASN.1 nodes).
+    const store = createPkiStore(database.db);
+    // The rows need a certificate's fields only: the CRL reads serial, date and reason.
+    const template = (await store.findBySerial((await issueFor('emp140')).serial))!;
+    const revokedAt = new Date(NOW.getTime() + DAY_MS);
+    for (let k = 0; k < 1998; k++) {
+      const serial = crypto.randomBytes(16);
+      serial[0] = 0x40 | (serial[0]! & 0x3f);
+      await store.insert({ ...template, profile: 'nissay', serial: serial.toString('hex'), issuanceKey: `bulk-${k}`, requestId: `bulk-${k}`, sealedKey: null, revokedAt, revocationReason: 'keyCompromise' });
+    }
+    const issue = (userId: string) => ca.issue({ requestId: nextRequestId(), ...subjectOf(userId, 'nissay'), notBefore: NOW, notAfter: THREE_YEARS_LATER });
+    const [a, b] = [await issue('emp143'), await issue('emp144')];
+    await ca.revoke({ serial: a.serial, reason: 'superseded', revokedAt });
+    await ca.revoke({ serial: b.serial, reason: 'unspecified', revokedAt });
+    const signed = (await store.currentCrl('nissay'))!;
+    await ca.revoke({ serial: b.serial, reason: 'keyCompromise', revokedAt });
+    expect((await store.currentCrl('nissay'))!.crlNumber).toBe(signed.crlNumber);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-big-crl-'));
+    try {
+      const crlFile = write(dir, 'nissay.crl', signed.der);
+      const caFile = write(dir, 'ca.pem', await ca.caCertificatePem('nissay'));
+      const verified = await run('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-CAfile', caFile, '-noout', '-verify', '-crlnumber']);
+      expect(`${verified.stdout}${verified.stderr}`).toMatch(/verify OK/);
+      const text = (await run('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-noout', '-text'])).stdout;
+      const listed = [...text.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) => m[1]!.toLowerCase());
+      const bulk = await database.db('issued_certificates').where({ profile: 'nissay' }).whereNotNull('revoked_at').pluck('serial');
+      expect(new Set(listed)).toEqual(new Set(bulk));
+      expect(listed).toEqual(expect.arrayContaining([a.serial, b.serial]));
+      expect(listed.length).toBeGreaterThanOrEqual(2000);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 forEachDatabase(

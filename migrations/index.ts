@@ -14,6 +14,7 @@ import * as auditChain from './20261126_011_audit_chain';
 import * as idempotency from './20261126_012_idempotency';
 import * as keyPool from './20261126_013_key_pool';
 import * as caGenerations from './20261126_014_ca_generations';
+import * as scaleIndexes from './20261126_015_scale_indexes';
 
 /**
  * What a migration may need from the running installation beyond the database: given by the composition root
@@ -41,6 +42,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261126_012_idempotency', idempotency],
   ['20261126_013_key_pool', keyPool],
   ['20261126_014_ca_generations', caGenerations],
+  ['20261126_015_scale_indexes', scaleIndexes],
 ];
 
 /** The migrations, each `up` given `context`. */

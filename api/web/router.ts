@@ -37,7 +37,6 @@ import { createLoginFormTokens } from './login-form';
 import { DEFAULT_IDLE_TIMEOUT_MS, mountPages, profileParam, type WebDeps } from './page-kit';
 
 export const ENROLLMENT_COOKIE = 'certflow.enroll';
-const CRL_REUSE_MS = 1000;
 
 /** An OCSP request is ~100 bytes for one serial; base64 in a GET path or a POST body past this is not one. */
 const OCSP_REQUEST_LIMIT = 8192;
@@ -66,17 +65,8 @@ export function publicationRouter({ ca, clock, logger }: Pick<WebDeps, 'ca' | 'c
     if (!isProfile(name)) throw HttpError.notFound(`no such profile: ${file}`);
     return name;
   };
-  // Portals poll the CRL; one database read per CA and second serves them all (a revocation re-signs it at once).
-  const recent = new Map<string, { at: number; der: Promise<Buffer> }>();
-  const currentCrl = async (profile: Profile, generation: number | undefined) => {
-    const key = `${profile}:${generation ?? 1}`;
-    const cached = recent.get(key);
-    if (cached && Date.now() - cached.at < CRL_REUSE_MS) return cached.der;
-    const der = Promise.resolve(clock()).then((now) => ca.crl(profile, now, generation ?? 1));
-    recent.set(key, { at: Date.now(), der });
-    der.catch(() => recent.delete(key));
-    return der;
-  };
+  // Portals poll the CRL: the engine serves the signed CRL from memory (re-read only when the database's CRL number changed).
+  const currentCrl = async (profile: Profile, generation: number | undefined) => ca.crl(profile, await clock(), generation ?? 1);
   // <profile>.crl is the first CA generation's CRL, <profile>.g<n>.crl a later one's: the URL each certificate carries.
   router.get('/crl/:file', async (req, res) => {
     const [, name, generation] = /^(.*?)(?:\.g([2-9]|[1-9]\d{1,3}))?\.crl$/.exec(req.params.file) ?? [];

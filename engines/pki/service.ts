@@ -2,11 +2,11 @@
 import { PROFILES, REVOCATION_REASONS, type Profile, type RevocationReason } from '../../workflows/definitions';
 import { generateCa, openCa, readCaFiles, type CaMaterial } from './ca';
 import { createCaKeyStores, type CaKeyStoreSettings } from './ca-keys';
-import type { StoredCa } from './store';
+import type { StoredCa, StoredCrl } from './store';
 import { signLeafCertificate } from './certificate';
 import type { CertID } from '@peculiar/asn1-ocsp';
 import type { Extension } from '@peculiar/asn1-x509';
-import { crlNeedsRefresh, halfwayPassed, signCrl } from './crl';
+import { crlLists, crlNeedsRefresh, halfwayPassed, signCrl } from './crl';
 import { CaUnavailableError, PkiError } from './errors';
 import {
   certIdKey,
@@ -54,6 +54,11 @@ export interface CertificateAuthorityDeps {
   metrics?: Pick<CertflowMetrics, 'certificatesIssued' | 'certificatesRevoked' | 'issuanceKeys'>;
   /** Pre-generated keys (createKeyPool); without one, or when it is empty, each issuance generates its key. */
   keyPool?: Pick<KeyPool, 'claim'>;
+  /**
+   * How long a signed CRL held in memory is served before the database is asked (one small query) whether another
+   * process signed a newer one; default 1000 ms. A revocation by this engine replaces it at once.
+   */
+  crlRecheckMs?: number;
 }
 
 export interface IssueRequest extends SubjectInput {
@@ -182,6 +187,12 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
   // Opened CA generations: a stored generation never changes, so each is opened once.
   const loaded = new Map<string, Promise<CaMaterial>>();
   const generationLists = new Map<Profile, { at: number; list: Promise<Array<{ stored: StoredCa; material: CaMaterial; lastNotAfter?: Date }>> }>();
+  // The signed CRL per profile and generation asked ('current' for the current one), served from memory: a CRL of
+  // 10,000 entries is ~400 kB, read from the database again only when its number there has changed.
+  const heldCrls = new Map<string, { crl: StoredCrl; checkedAt: number }>();
+  // Bumped by each CRL this engine signs: a read that started before it must not put an older CRL back in memory.
+  let crlsSigned = 0;
+  const crlRecheckMs = deps.crlRecheckMs ?? 1000;
 
   function profileOf(name: string): CertificateProfile {
     const profile = (PROFILES as readonly string[]).includes(name) ? profiles[name as Profile] : undefined;
@@ -295,7 +306,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
     return { status: 'revoked', revokedAt: issued.revokedAt, reason: issued.revocationReason! };
   }
 
-  async function refreshCrl(profile: Profile, material: CaMaterial, when: Date, force: boolean): Promise<Buffer> {
+  async function refreshCrl(profile: Profile, material: CaMaterial, when: Date, force: boolean): Promise<StoredCrl> {
     const settings = profileOf(profile);
     const stored = await store.replaceCrl(profile, material.generation, async (current, revoked) => {
       if (!force && !crlNeedsRefresh(current, when)) return undefined;
@@ -306,7 +317,10 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       const der = await signCrl(material, { crlNumber, thisUpdate, nextUpdate, entries: await revoked() });
       return { profile, caGeneration: material.generation, crlNumber, thisUpdate, nextUpdate, der };
     });
-    return stored!.der;
+    // Whatever this profile's CRLs were in memory, the next request reads the one just stored.
+    crlsSigned++;
+    for (const key of heldCrls.keys()) if (key.startsWith(`${profile}:`)) heldCrls.delete(key);
+    return stored!;
   }
 
   function summary(c: IssuedCertificate, alreadyIssued: boolean): IssuedCertificateSummary {
@@ -428,16 +442,29 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       // On the CRL of the CA generation that signed it, signed by that generation's key.
       const current = await store.currentCrl(revoked.profile, revoked.caGeneration);
       // A retry after the CRL was already re-signed changes nothing; one after a failed re-signing completes it.
-      const listed = current ? new x509.X509Crl(current.der).findRevoked(revoked.serial) !== null : false;
+      const listed = current ? crlLists(current.der, revoked.serial) : false;
       if (!listed) await refreshCrl(revoked.profile, await ca(revoked.profile, revoked.caGeneration), revoked.revokedAt!, true);
       return { revokedAt: revoked.revokedAt!, reason: revoked.revocationReason! };
     },
 
     async crl(profile, now, generation) {
       profileOf(profile);
-      const current = await store.currentCrl(profile, generation);
-      if (current && !crlNeedsRefresh(current, now)) return current.der;
-      return refreshCrl(profile, await ca(profile, generation), now, false);
+      const key = `${profile}:${generation ?? 'current'}`;
+      const held = heldCrls.get(key);
+      if (held && !crlNeedsRefresh(held.crl, now)) {
+        if (Date.now() - held.checkedAt < crlRecheckMs) return held.crl.der;
+        // Another process may have revoked since: the database is the source of truth, its CRL number says.
+        const version = await store.currentCrlVersion(profile, generation);
+        if (version?.caGeneration === held.crl.caGeneration && version.crlNumber === held.crl.crlNumber) {
+          held.checkedAt = Date.now();
+          return held.crl.der;
+        }
+      }
+      const signedBefore = crlsSigned;
+      const read = await store.currentCrl(profile, generation);
+      const current = read && !crlNeedsRefresh(read, now) ? read : await refreshCrl(profile, await ca(profile, generation), now, false);
+      if (crlsSigned === signedBefore) heldCrls.set(key, { crl: current, checkedAt: Date.now() });
+      return current.der;
     },
 
     async caCertificatePem(profile) {

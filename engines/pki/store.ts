@@ -97,6 +97,8 @@ export interface PkiStore {
   markRevoked(serial: string, reason: RevocationReason, revokedAt: Date): Promise<{ certificate: IssuedCertificate; revokedNow: boolean } | undefined>;
   /** The CRL of this CA generation (default: the profile's current CA). */
   currentCrl(profile: Profile, generation?: number): Promise<StoredCrl | undefined>;
+  /** Which CRL currentCrl would return, without its DER: a process holding that one signed CRL need not read it again. */
+  currentCrlVersion(profile: Profile, generation?: number): Promise<Pick<StoredCrl, 'caGeneration' | 'crlNumber'> | undefined>;
   findOcspResponder(profile: string, generation?: number): Promise<StoredOcspResponder | undefined>;
   /**
    * Stores `responder` as the profile's OCSP responder if the current one is still `replacing` (its serial; undefined:
@@ -311,6 +313,11 @@ export function createPkiStore(db: Knex): PkiStore {
     async currentCrl(profile, generation) {
       const row = await db(crls).where({ profile }).where(ofGeneration('ca_generation', profile, generation)).first();
       return row ? crlFromRow(row) : undefined;
+    },
+
+    async currentCrlVersion(profile, generation) {
+      const row = await db(crls).where({ profile }).where(ofGeneration('ca_generation', profile, generation)).first('ca_generation', 'crl_number');
+      return row ? { caGeneration: Number(row.ca_generation), crlNumber: Number(row.crl_number) } : undefined;
     },
 
     async findOcspResponder(profile, generation) {

@@ -255,6 +255,80 @@ forEachDatabase('the PKI engine', (database) => {
     expect(rows).toHaveLength(1);
     expect(Number(rows[0].crl_number)).toBe(1);
   });
+
+  test('when the CRL is served again, then it comes from memory; a revocation here replaces it at once, one by another process at the next check', async () => {
+    const otherDb = createDb(database.settings);
+    try {
+      const authority = (db: Db, crlRecheckMs: number) =>
+        createCertificateAuthority({ store: createPkiStore(db), caDir, caPassphrase: CA_PASSPHRASE, dataKey: crypto.randomBytes(32), profiles: buildProfiles({ publicUrl: 'https://certflow.example.jp' }), crlRecheckMs });
+      const listed = (der: Buffer, serial: string) => new X509Crl(der).findRevoked(serial) !== null;
+      const at = (await createPkiStore(database.db).currentCrl('kdanshinnet'))!.thisUpdate;
+      const holding = authority(database.db, 3_600_000);
+      const polling = authority(database.db, 0);
+      const otherProcess = authority(otherDb, 0);
+
+      const first = await holding.crl('kdanshinnet', at);
+      const again = await queriesDuring(database.db, () => holding.crl('kdanshinnet', at));
+      expect(again.queries).toEqual([]);
+      expect(again.result.equals(first)).toBe(true);
+
+      const mine = await issueFor('emp130');
+      await holding.revoke({ serial: mine.serial, reason: 'keyCompromise', revokedAt: at });
+      expect(listed(await holding.crl('kdanshinnet', at), mine.serial)).toBe(true);
+
+      // Asked every time (recheck 0): one small query while nothing changed, the DER not read again.
+      expect(listed(await polling.crl('kdanshinnet', at), mine.serial)).toBe(true);
+      const unchanged = await queriesDuring(database.db, () => polling.crl('kdanshinnet', at));
+      expect(unchanged.queries).toHaveLength(1);
+      expect(unchanged.queries[0]).not.toMatch(/crl_der|\*/);
+
+      const theirs = await issueFor('emp131');
+      await otherProcess.revoke({ serial: theirs.serial, reason: 'superseded', revokedAt: at });
+      const seen = await polling.crl('kdanshinnet', at);
+      expect([listed(seen, mine.serial), listed(seen, theirs.serial)]).toEqual([true, true]);
+      expect(seen.equals((await createPkiStore(database.db).currentCrl('kdanshinnet'))!.der)).toBe(true);
+      // Until its next check (an hour here, a second by default) the holding process still serves what it signed.
+      expect(listed(await holding.crl('kdanshinnet', at), theirs.serial)).toBe(false);
+    } finally {
+      await otherDb.destroy();
+    }
+  });
+
+  test('when a CA has revoked thousands of certificates, then each revocation re-signs a CRL listing them all that openssl verifies, and a retry changes nothing', async () => {
+    // 2,000 entries: beyond the ~1,400 that @peculiar/x509's CRL parser takes (asn1js's 10,000 ASN.1 nodes).
+    const store = createPkiStore(database.db);
+    // The rows need a certificate's fields only: the CRL reads serial, date and reason.
+    const template = (await store.findBySerial((await issueFor('emp140')).serial))!;
+    const revokedAt = new Date(NOW.getTime() + DAY_MS);
+    for (let k = 0; k < 1998; k++) {
+      const serial = crypto.randomBytes(16);
+      serial[0] = 0x40 | (serial[0]! & 0x3f);
+      await store.insert({ ...template, profile: 'nissay', serial: serial.toString('hex'), issuanceKey: `bulk-${k}`, requestId: `bulk-${k}`, sealedKey: null, revokedAt, revocationReason: 'keyCompromise' });
+    }
+    const issue = (userId: string) => ca.issue({ requestId: nextRequestId(), ...subjectOf(userId, 'nissay'), notBefore: NOW, notAfter: THREE_YEARS_LATER });
+    const [a, b] = [await issue('emp143'), await issue('emp144')];
+    await ca.revoke({ serial: a.serial, reason: 'superseded', revokedAt });
+    await ca.revoke({ serial: b.serial, reason: 'unspecified', revokedAt });
+    const signed = (await store.currentCrl('nissay'))!;
+    await ca.revoke({ serial: b.serial, reason: 'keyCompromise', revokedAt });
+    expect((await store.currentCrl('nissay'))!.crlNumber).toBe(signed.crlNumber);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-big-crl-'));
+    try {
+      const crlFile = write(dir, 'nissay.crl', signed.der);
+      const caFile = write(dir, 'ca.pem', await ca.caCertificatePem('nissay'));
+      const verified = await run('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-CAfile', caFile, '-noout', '-verify', '-crlnumber']);
+      expect(`${verified.stdout}${verified.stderr}`).toMatch(/verify OK/);
+      const text = (await run('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-noout', '-text'])).stdout;
+      const listed = [...text.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) => m[1]!.toLowerCase());
+      const bulk = await database.db('issued_certificates').where({ profile: 'nissay' }).whereNotNull('revoked_at').pluck('serial');
+      expect(new Set(listed)).toEqual(new Set(bulk));
+      expect(listed).toEqual(expect.arrayContaining([a.serial, b.serial]));
+      expect(listed.length).toBeGreaterThanOrEqual(2000);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 forEachDatabase(

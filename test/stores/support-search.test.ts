@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import { createMailOutboxStore } from '../../engines/mail';
 import { createStores, type Stores } from '../../stores';
+import { SEARCH_FIELDS } from '../../stores/support-search';
 import type { RequestSnapshot } from '../../workflows/definitions';
 import { forEachDatabase } from '../support/databases';
 
@@ -90,6 +91,41 @@ forEachDatabase('the support search store', (database) => {
     const waiting = ['awaitingKeyRetrieval', 'keyReady'] as const;
     expect(ids(await stores.search.waitingSince({ ...page, statuses: waiting, createdBy: at(3) }))).toEqual(['202611010000002', '202611010000004']);
     expect(ids(await stores.search.waitingSince({ ...page, statuses: waiting, createdBy: at(2) }))).toEqual(['202611010000002']);
+  });
+
+  test('when the lists and searches run, then each reaches its rows through an index: no table read whole, the expiring list not sorted whole', async () => {
+    const sent: Array<{ sql: string; bindings: unknown[] }> = [];
+    const record = (q: { sql: string; bindings?: unknown[] }) => sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
+    const serving = ['active', 'renewed'] as const;
+    database.db.on('query', record);
+    try {
+      await stores.search.expiring({ ...page, statuses: serving, notAfterBy: at(40) });
+      await stores.search.waitingSince({ ...page, statuses: ['awaitingKeyRetrieval', 'keyReady'], createdBy: at(3) });
+      await stores.search.searchRequests({ text: 'emp001', limit: 200, offset: 0 });
+      for (const field of SEARCH_FIELDS) await stores.search.searchRequests({ ...page, text: 'emp001', field });
+      await stores.requests.list({});
+      await stores.requests.list({ status: 'active', limit: 100 });
+      await stores.requests.list({ expiringBefore: at(40), limit: 100 });
+    } finally {
+      database.db.off('query', record);
+    }
+    // The planners' answers on a few rows say which access paths exist: SQLite plans without statistics as for a big table,
+    // PostgreSQL is told to avoid reading a table whole wherever an index can serve (a plan still doing so had none).
+    const plan = async ({ sql, bindings }: { sql: string; bindings: unknown[] }): Promise<string[]> => {
+      if (database.kind === 'sqlite') return ((await database.db.raw(`explain query plan ${sql}`, bindings as never)) as Array<{ detail: string }>).map((r) => r.detail);
+      return database.db.transaction(async (trx) => {
+        await trx.raw('set local enable_seqscan = off');
+        const rows = (await trx.raw(`explain ${sql.replace(/\$\d+/g, '?')}`, bindings as never)).rows as Array<{ 'QUERY PLAN': string }>;
+        return rows.map((r) => r['QUERY PLAN']);
+      });
+    };
+    expect(sent).toHaveLength(3 + SEARCH_FIELDS.length + 3);
+    for (const query of sent) {
+      const lines = await plan(query);
+      const wholeTable = lines.filter((l) => /^\s*(->\s*)?Seq Scan on (requests|users)\b/.test(l) || /^SCAN (r|u|mr|mu|requests|users)$/.test(l));
+      expect({ sql: query.sql, wholeTable }).toEqual({ sql: query.sql, wholeTable: [] });
+    }
+    if (database.kind === 'sqlite') expect(await plan(sent[0]!)).not.toContain('USE TEMP B-TREE FOR ORDER BY');
   });
 
   test('when the audit trail is searched, then agent, action, exact or prefix target and the date range filter it, newest first', async () => {

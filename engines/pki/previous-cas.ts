@@ -76,9 +76,18 @@ interface LoadedCa {
   revoked: Map<string, { revokedAt: Date; reason?: string }>;
 }
 
+/**
+ * A bank's CRL may list many thousands of serials, some ten ASN.1 nodes each: asn1js's default cap of 10,000 nodes (its
+ * guard against a small input that unfolds into a huge tree) refused any CRL past ~1,500 entries. The cap is the input's
+ * own length instead (a node takes at least two bytes), so it still grows only with what was sent (the API takes 8 MB).
+ */
+function readCrl(input: string | Buffer): x509.X509Crl {
+  return new x509.X509Crl(input, { berOptions: { maxNodes: Math.max(10_000, input.length) } });
+}
+
 function parseCrl(input: string | Buffer): x509.X509Crl {
   try {
-    return new x509.X509Crl(input);
+    return readCrl(input);
   } catch {
     throw new PkiError('crlInvalid', 'the CRL is not an X.509 CRL (PEM or DER)', 400);
   }
@@ -96,7 +105,7 @@ function revokedOf(crl: x509.X509Crl): LoadedCa['revoked'] {
 function load(row: Row): LoadedCa {
   const certificate = new crypto.X509Certificate(row.certificate_pem as string);
   const crlDer = row.crl_der ? Buffer.from(row.crl_der as Buffer) : undefined;
-  const revoked = crlDer ? revokedOf(new x509.X509Crl(crlDer)) : new Map();
+  const revoked = crlDer ? revokedOf(readCrl(crlDer)) : new Map();
   return {
     certificate,
     revoked,

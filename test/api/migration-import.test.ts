@@ -143,4 +143,17 @@ describe.each(DATABASE_KINDS)('the migration import through the support API on %
     expect(await cli(['ca', 'trust-previous', 'nissay', path.join(dir, 'missing.pem')], stack.tokens.admin)).toMatchObject({ code: 2, stderr: expect.stringContaining('cannot read') });
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  // asn1js's default cap (10,000 nodes) used to refuse any CRL past ~1,500 entries; a bank's old CA may list many more.
+  it('when the previous CA\'s CRL lists 5,000 serials, then it is taken whole and a certificate listed at its end is refused at import', async () => {
+    const big = await createTestPreviousCa('Bank A Large Old CA');
+    expect((await stack.call('POST', '/api/v1/previous-cas', { body: { profile: 'kdanshinnet', certificatePem: big.certificatePem } })).status).toBe(201);
+    const revoked = Array.from({ length: 5_000 }, (_, i) => ({ serial: (0x7b000000 + i).toString(16) }));
+    const res = await putCrl(big.fingerprint, await big.crl(revoked));
+    expect(res).toMatchObject({ status: 200, body: { crl: { revokedCount: 5_000 } } });
+    const listedLast = await big.issue({ userId: 'mig040', serial: revoked.at(-1)!.serial, ...live });
+    expect(await importOne('mig040', listedLast.certificatePem)).toMatchObject({ status: 400, body: { field: 'certificatePem', message: expect.stringMatching(/on the CRL of the previous CA/) } });
+    const notListed = await big.issue({ userId: 'mig041', ...live });
+    expect((await importOne('mig041', notListed.certificatePem)).status).toBe(201);
+  });
 });

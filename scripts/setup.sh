@@ -7,7 +7,11 @@ cd "$root"
 log() { echo "[setup] $*" >&2; }
 
 # npm dependencies: install when node_modules is missing or older than the lock file.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A node_modules that is a symlink belongs to another checkout (a git worktree sharing it): npm ci through it would empty
+# that checkout's folder, so it is left to its owner.
+if [ -L node_modules ]; then
+  [ package-lock.json -nt node_modules/.package-lock.json ] && log "node_modules is a symlink to another checkout: not installing (run npm ci there)"
+elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # The first install compiles native modules (argon2, better-sqlite3) and can take several minutes: say that it is
   # still going, so a quiet terminal does not read as a hang.
   log "installing npm dependencies (npm ci; the first time takes a few minutes)"

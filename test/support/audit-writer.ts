@@ -15,6 +15,9 @@ async function main(): Promise<void> {
     process.stdin.pause();
     for (let n = 0; n < Number(count); n++) {
       await audit.record({ agent: agent!, role: 'support', action: 'unlock', target: `user:${agent}-${n}`, outcome: 'ok' }, new Date());
+      // A breath between appends, as between a console's requests: on SQLite a writer that never pauses can finish all
+      // its appends before the other's busy wait (which sleeps up to 100 ms) looks again, and nothing interleaves.
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
   } finally {
     await db.destroy();

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import v8 from 'node:v8';
 import type { Knex } from 'knex';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createPkiStore } from '../engines/pki';
@@ -277,7 +278,7 @@ async function main(): Promise<void> {
 
   try {
     const now = Date.now();
-    log(`N=${N}, ${IN_FLIGHT} imports in flight, ${os.cpus().length} cores, baseline ${BASELINE_N} workflows, ${REVOKED} revoked for the CRL`);
+    log(`N=${N}, ${IN_FLIGHT} imports in flight, ${os.cpus().length} cores, baseline ${BASELINE_N} workflows, ${REVOKED} revoked for the CRL, V8 heap limit ${mb(v8.getHeapStatistics().heap_size_limit)} MB (CERTFLOW_HEAP_MB)`);
     const file = path.join(work, 'certificates.jsonl');
     const previousCa = await makeCertificates(file, now);
     log(`${N} certificates of the previous CA written`);

@@ -271,7 +271,9 @@ function managedProcess(o: {
     stopping = false;
     const out = fs.createWriteStream(o.logFile, { flags: 'a' });
     // node --import tsx, not the tsx CLI: the pid is certflow's own, so kill -9 reaches it and nothing is orphaned.
-    const started = spawnTiedToParent(process.execPath, ['--import', 'tsx', path.join(root, 'worker/serve.ts')], {
+    // V8's heap held to CERTFLOW_HEAP_MB, as `npm run serve` holds it: garbage is collected before the process grows.
+    const heapMb = o.env.CERTFLOW_HEAP_MB ?? '256';
+    const started = spawnTiedToParent(process.execPath, [`--max-old-space-size=${heapMb}`, '--import', 'tsx', path.join(root, 'worker/serve.ts')], {
       cwd: root,
       env: {
         ...o.env,

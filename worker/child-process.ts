@@ -2,6 +2,7 @@
 // that they die with their parent, stopped in order, and restarted when one dies on its own.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Logger } from '../infra/logger';
 
 export function isRunning(child: ChildProcess | undefined): child is ChildProcess {
@@ -106,4 +107,17 @@ export function superviseChild(
       await current?.stop();
     },
   };
+}
+
+/**
+ * The node arguments of an npm script of package.json (what follows its set-up: `… && node <args>`), with sh's
+ * `${VAR:-default}` expanded from `env`: a process started by the cluster or a test runs as `npm run <script>` would
+ * run it (the V8 heap limit, the tsx hook), from one definition.
+ */
+export function npmScriptNodeArgs(script: 'start' | 'serve', env: NodeJS.ProcessEnv = process.env): string[] {
+  const packageJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const command = packageJson.scripts[script]?.split('&&').pop()?.trim() ?? '';
+  const words = command.replace(/\$\{(\w+):-([^}]*)\}/g, (_, name: string, fallback: string) => env[name] || fallback).split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`npm script ${script} does not end in a node command: ${command}`);
+  return words.slice(1);
 }

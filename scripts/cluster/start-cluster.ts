@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../worker/config';
 import { startDevMailbox } from '../../worker/dev-mailbox';
 import { withDevSecrets } from '../../worker/dev-secrets';
 import { databaseUrl, ensureDatabases, startPostgres } from '../../worker/postgres-cluster';
-import { isRunning, spawnTiedToParent, stopChild } from '../../worker/child-process';
+import { isRunning, npmScriptNodeArgs, spawnTiedToParent, stopChild } from '../../worker/child-process';
 import { assertPortFree } from '../../worker/temporal-dev-server';
 import { startNginx } from './nginx';
 import { startTemporalServer, TEMPORAL_HIGHEST_PORT, TEMPORAL_INTERNAL_PORTS } from './temporal-server';
@@ -270,10 +270,8 @@ function managedProcess(o: {
   const start = async () => {
     stopping = false;
     const out = fs.createWriteStream(o.logFile, { flags: 'a' });
-    // node --import tsx, not the tsx CLI: the pid is certflow's own, so kill -9 reaches it and nothing is orphaned.
-    // V8's heap held to CERTFLOW_HEAP_MB, as `npm run serve` holds it: garbage is collected before the process grows.
-    const heapMb = o.env.CERTFLOW_HEAP_MB ?? '256';
-    const started = spawnTiedToParent(process.execPath, [`--max-old-space-size=${heapMb}`, '--import', 'tsx', path.join(root, 'worker/serve.ts')], {
+    // As `npm run serve` runs it (its V8 heap limit, CERTFLOW_HEAP_MB): node's own pid, so kill -9 reaches certflow.
+    const started = spawnTiedToParent(process.execPath, npmScriptNodeArgs('serve', o.env), {
       cwd: root,
       env: {
         ...o.env,

@@ -2,10 +2,7 @@
 // active (no key, no guide mails), gets its T-30 and T-7 notices, expires at its notAfter, is revoked in certflow only,
 // and renews into an ordinary renewal request. CERTFLOW_RECORD_HISTORIES=1 records these histories (10- onwards) for
 // replay.test.ts, without touching the 9 recorded by workflow-paths.test.ts.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { createRequestStore } from '../../stores/requests';
 import {
   CertStatus,
@@ -15,6 +12,7 @@ import {
   statusQuery,
   type CertificateWorkflowInput,
 } from '../../workflows/definitions';
+import { historySlug, recordingDir, writeHistory } from '../support/recorded-histories';
 import { registerTestUser, reserveRequest, THREE_YEAR_POLICY } from '../support/lifecycle-harness';
 import { startLifecycleFixture, type LifecycleFixture } from '../support/lifecycle-worker';
 
@@ -37,17 +35,13 @@ describe('an imported certificate’s workflow on the time-skipping server', () 
   });
 
   afterAll(async () => {
-    if (process.env.CERTFLOW_RECORD_HISTORIES === '1') {
-      const dir = path.join(__dirname, 'histories');
+    const dir = recordingDir();
+    if (dir) {
       let index = FIRST_HISTORY_INDEX - 1;
       for (const [name, ids] of recorded) {
         index += 1;
-        const slug = name.replace(/^an imported certificate’s workflow on the time-skipping server /, '').replace(/[^a-z0-9]+/gi, '-').slice(0, 60).replace(/-$/, '');
-        for (const id of ids) {
-          const history = await f.env.client.workflow.getHandle(id).fetchHistory();
-          const object = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String });
-          fs.writeFileSync(path.join(dir, `${index}-${slug}--${id}.json`), JSON.stringify(object, null, 1));
-        }
+        const slug = historySlug(name, /^an imported certificate’s workflow on the time-skipping server /);
+        for (const id of ids) await writeHistory(f.env.client, dir, `${index}-${slug}`, id);
       }
     }
     await f?.stop();

@@ -1,8 +1,5 @@
 // Every path of the certificate workflow on the real time-skipping server, three years of workflow time each.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Db } from '../../infra/db';
 import { createRequestStore } from '../../stores/requests';
@@ -16,6 +13,7 @@ import {
   type CertificateStatus,
 } from '../../workflows/definitions';
 import { DATABASE_KINDS } from '../support/databases';
+import { historySlug, recordingDir, writeHistory } from '../support/recorded-histories';
 import type { CountingCa, RecordingMailer } from '../support/lifecycle-fakes';
 import { reserveRequest } from '../support/lifecycle-harness';
 import { startLifecycleFixture, type LifecycleFixture } from '../support/lifecycle-worker';
@@ -34,7 +32,7 @@ describe.each(DATABASE_KINDS)('the certificate workflow on the time-skipping ser
     ({ env, ca, mailer, db } = f);
   });
 
-  // CERTFLOW_RECORD_HISTORIES=1 rewrites test/lifecycle/histories/, which the replay test runs against today's code;
+  // CERTFLOW_RECORD_HISTORIES records histories (test/support/recorded-histories.ts) the replay test runs against today's code;
   // from the SQLite run only, as the histories do not depend on the database.
   const recorded = new Map<string, string[]>();
   afterEach(() => {
@@ -43,17 +41,13 @@ describe.each(DATABASE_KINDS)('the certificate workflow on the time-skipping ser
   });
 
   afterAll(async () => {
-    if (process.env.CERTFLOW_RECORD_HISTORIES === '1' && database === 'sqlite') {
-      const dir = path.join(__dirname, 'histories');
-      fs.mkdirSync(dir, { recursive: true });
+    const dir = database === 'sqlite' ? recordingDir() : undefined;
+    if (dir) {
       let index = 0;
       for (const [name, ids] of recorded) {
         index += 1;
-        for (const id of ids) {
-          const history = await env.client.workflow.getHandle(id).fetchHistory();
-          const slug = name.replace(/^the certificate workflow on the time-skipping server on \w+ /, '').replace(/[^a-z0-9]+/gi, '-').slice(0, 60).replace(/-$/, '');
-          fs.writeFileSync(path.join(dir, `${String(index).padStart(2, '0')}-${slug}--${id}.json`), JSON.stringify(temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String }), null, 1));
-        }
+        const slug = historySlug(name, /^the certificate workflow on the time-skipping server on \w+ /);
+        for (const id of ids) await writeHistory(env.client, dir, `${String(index).padStart(2, '0')}-${slug}`, id);
       }
     }
     await f?.stop();

@@ -1,5 +1,6 @@
 // `npm start` as a child of the test: spawn it, wait for its output, find its servers by command line, press Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { npmScriptNodeArgs } from '../../worker/child-process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -12,9 +13,9 @@ export interface StartedCertflow {
 }
 
 export function startCertflow(env: Record<string, string>): StartedCertflow {
-  // A process group of its own, so the test can press "Ctrl-C" on the whole tree as a terminal would. Node loads tsx
-  // as a hook, as `npm start` does: the tsx CLI's signal relay SIGKILLs its child when it answers a signal slower than 30 ms.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/start.ts'], {
+  // A process group of its own, so the test can press "Ctrl-C" on the whole tree as a terminal would. Node runs as
+  // `npm start` runs it (its heap limit, tsx as a hook): the tsx CLI's signal relay SIGKILLs a child slower than 30 ms.
+  const child = spawn(process.execPath, npmScriptNodeArgs('start', { ...process.env, ...env }), {
     cwd: root,
     env: { ...process.env, ...env },
     detached: true,

@@ -68,26 +68,58 @@ function toRow(r: Record<string, unknown>): SupportRow {
 /** A serial as the CA stores it: lower-case hex, without the colons or spaces tools print it with. */
 export const normalizeSerial = (text: string): string => text.replace(/[\s:]/g, '').toLowerCase();
 
+/** Matches from which a search walks the requests in their order instead of reading every match and sorting it. */
+const MANY_MATCHES = 500;
+
 export function createSupportSearchStore(db: Db): SupportSearchStore {
   const isPostgres = db.client.config.client === 'pg';
+  /** Whether the query's rows reach `n`, reading no more than `n` of them. */
+  const atLeast = async (q: Knex.QueryBuilder, n: number) => {
+    const row = await db.from(db.from(q.as('m')).select(db.raw('1')).limit(n).as('c')).count({ n: '*' }).first();
+    return Number(row?.n ?? 0) >= n;
+  };
+  /**
+   * The distinct organisations with `text` anywhere in their name (ignoring case), read by hopping along their index
+   * from one to the next (one seek per organisation, not one entry per user), and tested once each.
+   */
+  const organizationsContaining = async (text: string): Promise<string[]> => {
+    const result = await db.raw(
+      `with recursive o(organization) as (
+         select min(organization) from users
+         union all select (select min(organization) from users where organization > o.organization) from o where o.organization is not null
+       ) select organization from o where organization is not null and lower(organization) ${LIKE_ESCAPED}`,
+      [likePattern(text.toLowerCase(), 'contains')],
+    );
+    return ((isPostgres ? result.rows : result) as Array<{ organization: string }>).map((r) => r.organization);
+  };
   /** The requests of the users the condition picks. */
   const ofUsers = () => db('users as mu').join('requests as mr', (j) => j.on('mr.user_id', 'mu.user_id').andOn('mr.profile', 'mu.profile')).select('mr.request_id');
+  // SQLite's LIKE ignores ASCII case as its lower() folds it, and only a bare NOCASE-indexed column lets it use the index.
+  const emailStarts = (column: string) => `${isPostgres ? `lower(${column})` : column} ${LIKE_ESCAPED}`;
+
+  /** What one search looks for: its text (trimmed) and the organisations that text names. */
+  interface Sought { text: string; organizations: string[] }
   /**
-   * Per field, the IDs of the requests it matches (`text` already trimmed), each through an index (migrations 006, 015),
-   * so a search over many fields is a union of index lookups rather than one scan testing every field on every row.
+   * Per field, the IDs of the requests it matches, each through an index (migrations 006, 015), so a search over many
+   * fields is a union of index lookups rather than one scan testing every field on every row.
    */
-  const matching: Record<SearchField, (text: string) => Knex.QueryBuilder> = {
-    userId: (text) => db('requests').select('request_id').where('user_id', text),
-    requestId: (text) => db('requests').select('request_id').where('request_id', text),
-    serial: (text) => db('requests').select('request_id').where('serial', normalizeSerial(text)),
-    // SQLite's LIKE ignores ASCII case as its lower() folds it, and only a bare NOCASE-indexed column lets it use the index.
-    email: (text) => ofUsers().whereRaw(`${isPostgres ? 'lower(mu.email)' : 'mu.email'} ${LIKE_ESCAPED}`, [likePattern(text.toLowerCase(), 'prefix')]),
-    // Anywhere in the name: tested once per distinct organisation (read from its index), not once per user.
-    organization: (text) =>
-      ofUsers().whereIn(
-        'mu.organization',
-        db.from(db('users').distinct('organization').as('o')).select('o.organization').whereRaw(`lower(o.organization) ${LIKE_ESCAPED}`, [likePattern(text.toLowerCase(), 'contains')]),
-      ),
+  const matching: Record<SearchField, (s: Sought) => Knex.QueryBuilder> = {
+    userId: ({ text }) => db('requests').select('request_id').where('user_id', text),
+    requestId: ({ text }) => db('requests').select('request_id').where('request_id', text),
+    serial: ({ text }) => db('requests').select('request_id').where('serial', normalizeSerial(text)),
+    email: ({ text }) => ofUsers().whereRaw(emailStarts('mu.email'), [likePattern(text.toLowerCase(), 'prefix')]),
+    organization: ({ organizations }) => ofUsers().whereIn('mu.organization', organizations),
+  };
+  /**
+   * The same matches as conditions on a request `r` joined to its user `u`, for a search that walks the requests in
+   * their order. `+` keeps SQLite from starting at the users' organisation index and sorting all they match.
+   */
+  const onRow: Record<SearchField, (q: Knex.QueryBuilder, s: Sought) => void> = {
+    userId: (q, { text }) => q.orWhere('r.user_id', text),
+    requestId: (q, { text }) => q.orWhere('r.request_id', text),
+    serial: (q, { text }) => q.orWhere('r.serial', normalizeSerial(text)),
+    email: (q, { text }) => q.orWhereRaw(emailStarts('u.email'), [likePattern(text.toLowerCase(), 'prefix')]),
+    organization: (q, { organizations }) => q.orWhereIn(db.raw('+??', ['u.organization']) as unknown as string, organizations),
   };
 
   const joined = (filter: { profile?: Profile } & Page) => {
@@ -103,8 +135,22 @@ export function createSupportSearchStore(db: Db): SupportSearchStore {
   return {
     async searchRequests(search) {
       const text = search.text.trim();
-      const [first, ...others] = (search.field ? [search.field] : SEARCH_FIELDS).map((field) => matching[field](text));
-      const q = joined(search).whereIn('r.request_id', others.length ? first!.union(others) : first!);
+      const asked = search.field ? [search.field] : SEARCH_FIELDS;
+      const sought = { text, organizations: asked.includes('organization') ? await organizationsContaining(text) : [] };
+      // An organisation field no organisation's name matches is left out, rather than asked as an empty IN.
+      const fields = asked.filter((field) => field !== 'organization' || sought.organizations.length > 0);
+      if (fields.length === 0) return [];
+      const ids = (all: boolean) => {
+        const [first, ...others] = fields.map((field) => matching[field](sought));
+        return others.length ? first![all ? 'unionAll' : 'union'](others) : first!;
+      };
+      // Few matches are read by their IDs and sorted; many (an organisation's thousands) are found by walking the
+      // requests newest first and stopping at the page's end. SQLite has no statistics to choose between the two, so
+      // it is told; PostgreSQL chooses by its own.
+      const q = joined(search);
+      // Counted without removing repeats (UNION ALL streams and stops at the count; UNION would sort every match first).
+      if (!isPostgres && (await atLeast(ids(true), MANY_MATCHES))) q.where((w) => fields.forEach((field) => onRow[field](w, sought)));
+      else q.whereIn('r.request_id', ids(false));
       if (search.status) q.where('r.status', search.status);
       return (await q.orderBy([{ column: 'r.created_at', order: 'desc' }, { column: 'r.request_id', order: 'desc' }])).map(toRow);
     },

@@ -119,7 +119,8 @@ forEachDatabase('the support search store', (database) => {
         return rows.map((r) => r['QUERY PLAN']);
       });
     };
-    expect(sent).toHaveLength(3 + SEARCH_FIELDS.length + 3);
+    // Each list and search at least once (a search also reads the organisations its text names, and on SQLite counts its matches).
+    expect(sent.length).toBeGreaterThanOrEqual(3 + SEARCH_FIELDS.length + 3);
     for (const query of sent) {
       const lines = await plan(query);
       const wholeTable = lines.filter((l) => /^\s*(->\s*)?Seq Scan on (requests|users)\b/.test(l) || /^SCAN (r|u|mr|mu|requests|users)$/.test(l));
@@ -162,5 +163,45 @@ forEachDatabase('the support search store', (database) => {
       'certificate-kdanshinnet-202611010000001:enrollment-password',
     ]);
     expect(await outbox.listByKeyPrefix('certificate-kdanshinnet-20261101000000_:')).toEqual([]);
+  });
+
+  test('when a search matches more than 500 requests, then it pages them newest first as a narrow one does, without sorting them all', async () => {
+    // 600 users of two organisations whose names share "Big", one request each, a minute apart (the last seeded newest).
+    const many = 600;
+    const requestIdAt = (i: number) => `2026120100${String(i).padStart(5, '0')}`;
+    for (let from = 0; from < many; from += 100) {
+      await database.db.batchInsert('users', Array.from({ length: 100 }, (_, k) => from + k).map((i) => ({
+        user_id: `big${i}`, profile: 'kdanshinnet', email: `big${i}@bank.example.co.jp`, id_admin_email: 'id-admin@bank.example.co.jp',
+        organization: i % 2 ? 'Big Bank' : 'BIG Insurance', organizational_units: '["div1"]', subscriber_id: `S-big${i}`, current_request_id: requestIdAt(i), created_at: at(30),
+      })));
+      for (let i = from; i < from + 100; i++) {
+        await stores.requests.insert({ requestId: requestIdAt(i), userId: `big${i}`, profile: 'kdanshinnet', kind: 'new', workflowId: `certificate-kdanshinnet-${requestIdAt(i)}` }, new Date(at(30).getTime() + i * 60_000));
+      }
+    }
+    const newest = (from: number, n: number, pick = (_i: number) => true) =>
+      Array.from({ length: many }, (_, k) => many - 1 - k).filter(pick).slice(from, from + n).map(requestIdAt);
+
+    const sent: string[] = [];
+    const record = (q: { sql: string }) => sent.push(q.sql);
+    database.db.on('query', record);
+    try {
+      expect(ids(await stores.search.searchRequests({ ...page, text: 'big', field: 'organization' }))).toEqual(newest(0, 50));
+      expect(ids(await stores.search.searchRequests({ text: 'big', field: 'organization', limit: 20, offset: 570 }))).toEqual(newest(570, 20));
+      expect(ids(await stores.search.searchRequests({ ...page, text: 'big bank', field: 'organization' }))).toEqual(newest(0, 50, (i) => i % 2 === 1));
+      // Every field: the organisation and the mail prefix both match; each request once.
+      expect(ids(await stores.search.searchRequests({ ...page, text: 'big' }))).toEqual(newest(0, 50));
+      expect(ids(await stores.search.searchRequests({ ...page, text: 'big', status: 'active' }))).toEqual([]);
+      // A narrow search among them still finds its one request (its user ID; its mail address by its start).
+      expect(ids(await stores.search.searchRequests({ ...page, text: 'big7', field: 'userId' }))).toEqual([requestIdAt(7)]);
+      expect(ids(await stores.search.searchRequests({ ...page, text: 'big7@', field: 'email' }))).toEqual([requestIdAt(7)]);
+    } finally {
+      database.db.off('query', record);
+    }
+    if (database.kind === 'sqlite') {
+      // The page's query walks the requests in their order: not every match read and sorted.
+      const pageQuery = sent.find((sql) => sql.startsWith('select `r`.*') && sql.includes('+`u`.`organization`'))!;
+      const plan = ((await database.db.raw(`explain query plan ${pageQuery}`, Array(pageQuery.split('?').length - 1).fill('x'))) as Array<{ detail: string }>).map((r) => r.detail);
+      expect(plan).not.toContain('USE TEMP B-TREE FOR ORDER BY');
+    }
   });
 });

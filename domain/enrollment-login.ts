@@ -62,9 +62,12 @@ export function createEnrollmentLogin(
    * Counts this attempt as a failure before the password is checked (a success clears it), so parallel guesses cannot
    * all slip in before the first is counted. The attempt's place in the run of failures, or how long to wait.
    */
-  async function admit(userId: string, now: number): Promise<{ failures: number } | { waitMs: number }> {
+  async function admit(userId: string): Promise<{ failures: number } | { waitMs: number }> {
     for (let race = 0; race < MAX_RACES; race++) {
       const seen = await loginFailures.get(userId);
+      // The time after the read, not the attempt's start: a parallel attempt that started a moment later may have
+      // written the row, and its "no wait yet" (waitUntil = its own now) must not look like a wait to this one.
+      const now = Date.now();
       const recent = seen && now - seen.lastFailureAt.getTime() < policy.forgetAfterMs ? seen : undefined;
       if (recent && recent.waitUntil.getTime() > now) return { waitMs: recent.waitUntil.getTime() - now };
       const failures = (recent?.failures ?? 0) + 1;
@@ -87,8 +90,8 @@ export function createEnrollmentLogin(
   return {
     async authenticate(profile: Profile, userId: string, password: string): Promise<LoginResult> {
       // Throttling is about people typing, so it runs on the wall clock rather than business time.
+      const admitted = await admit(userId);
       const now = Date.now();
-      const admitted = await admit(userId, now);
       if ('waitMs' in admitted) return { outcome: 'wait', retryAfterMs: admitted.waitMs };
       const user = await users.find(userId, profile);
       if (!user) {

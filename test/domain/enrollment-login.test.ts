@@ -33,6 +33,21 @@ forEachDatabase(
       expect(await f.stores.loginFailures.get('ghost01')).toMatchObject({ failures: 4 });
     });
 
+    test('when a guess that began later has counted its free failure first, then the earlier guess is checked too, not told to wait', async () => {
+      // Guess A begins, then waits on its read; guess B begins 20 ms later and counts failure 1 (no wait yet: its waitUntil
+      // is its own now). A then reads B's row: no wait is due, so A is checked and counts failure 2.
+      const { loginFailures } = f.deps.stores;
+      let release!: () => void;
+      const readGate = new Promise<void>((resolve) => (release = resolve));
+      const slowRead = { ...loginFailures, get: async (userId: string) => { await readGate; return loginFailures.get(userId); } };
+      const guessA = createEnrollmentLogin({ ...f.deps, stores: { ...f.deps.stores, loginFailures: slowRead } }, policy).authenticate('kdanshinnet', 'ghost03', 'guess-a');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await createEnrollmentLogin(f.deps, policy).authenticate('kdanshinnet', 'ghost03', 'guess-b')).toEqual({ outcome: 'failed' });
+      release();
+      expect(await guessA).toEqual({ outcome: 'failed' });
+      expect(await loginFailures.get('ghost03')).toMatchObject({ failures: 2 });
+    });
+
     test('when the last failure is older than the forgetting time, then the count starts again and no wait is left', async () => {
       const longAgo = new Date(Date.now() - policy.forgetAfterMs - 1000);
       await f.stores.loginFailures.record('ghost02', undefined, { failures: 12, lastFailureAt: longAgo, waitUntil: new Date(longAgo.getTime() + policy.maxDelayMs) });

@@ -18,6 +18,13 @@ import { createCertflowWorker } from './worker';
 
 /** How long a stopping HTTP listener waits for in-flight requests before it cuts their connections. */
 const DRAIN_MS = 5_000;
+/**
+ * How long the web listener keeps an idle connection: far beyond the 4 s a proxy in front keeps it (nginx's
+ * `keepalive_timeout`, scripts/cluster/nginx.ts), so the proxy always closes first. With Node's default 5 s the margin
+ * was 1 s: an event loop stalled longer than that runs the idle timer before it reads a request already waiting on the
+ * socket, and the proxy's POST, never retried, becomes a 502.
+ */
+export const WEB_KEEP_ALIVE_MS = 30_000;
 
 /**
  * The data folder holds keys, secrets and databases: only certflow's user may read it. From here on every file this
@@ -198,6 +205,7 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
     const webServer = config.http.tls
       ? https.createServer({ key: serverCertificate!.keyPem, cert: serverCertificate!.certificatePem, minVersion: 'TLSv1.2' }, app)
       : http.createServer(app);
+    webServer.keepAliveTimeout = WEB_KEEP_ALIVE_MS;
     for (const [server, port] of [[webServer, config.http.port], [tlsServer!, config.http.tlsPort]] as const) {
       await new Promise<void>((resolve) => server.listen(port, config.http.host, resolve));
       lifecycle.onStop(() => closeDraining(server));

@@ -41,7 +41,7 @@ export function createConsoleRouter(deps: ConsoleDeps, check: ClientCertificateC
     routePattern(CONSOLE_BASE),
     // Before the session: a refused visitor gets no session and sees nothing of the console.
     authenticateOperator(deps, check),
-    sessions({ secret: deps.sessionSecret, store: deps.sessionStore, cookieName: CONSOLE_COOKIE, secure: true, idleTimeoutMs }),
+    sessions({ secret: deps.sessionSecret, store: deps.sessionStore, cookieName: CONSOLE_COOKIE, secure: true, idleTimeoutMs, logger: deps.logger }),
     idleTimeout(idleTimeoutMs),
     pages,
   );

@@ -55,7 +55,7 @@ export function mountPages(router: Router, base: string, deps: WebDeps, cookie: 
     `${base}/:profile`,
     routePattern(`${base}/:profile`),
     (req, _res, next) => (profileParam(req), next()),
-    sessions({ secret: deps.sessionSecret, store: deps.sessionStore, ...cookie, idleTimeoutMs }),
+    sessions({ secret: deps.sessionSecret, store: deps.sessionStore, ...cookie, idleTimeoutMs, logger: deps.logger }),
     idleTimeout(idleTimeoutMs),
     pages,
   );

@@ -28,6 +28,8 @@ export interface SessionSettings {
   secure: boolean;
   idleTimeoutMs: number;
   store: session.Store;
+  /** Where a session write that failed after the reply is reported. */
+  logger?: Logger;
 }
 
 /** The table the migration 20261126_004_shared_state creates for the session store. */
@@ -103,7 +105,7 @@ export function createSessionStore(db: Db, options: { cleanupIntervalMs?: number
 }
 
 export function sessions(settings: SessionSettings): RequestHandler {
-  return session({
+  const handler = session({
     name: settings.cookieName,
     secret: settings.secret,
     // express-session writes this listener's cookie settings onto its store (store.generate, used by regenerate): each
@@ -115,6 +117,21 @@ export function sessions(settings: SessionSettings): RequestHandler {
     unset: 'destroy',
     cookie: { httpOnly: true, secure: settings.secure, sameSite: 'strict', maxAge: settings.idleTimeoutMs, path: '/' },
   });
+  return (req, res, next) =>
+    handler(req, res, (err?: unknown) => {
+      if (!err) return next();
+      // A save, touch or end that failed after the reply was written (express-session's res.end hook): passed on,
+      // Express's final handler would destroy the socket, and a proxy reusing that keep-alive connection for its next
+      // request (a POST is never retried) would answer 502. The reply is whole; the failure is only logged.
+      if (res.headersSent) {
+        settings.logger?.warn({ err, path: req.path }, 'the web session could not be written after the reply');
+        return;
+      }
+      // The session could not be read: nothing may act on it. Without its id, the reply does not end (delete) a
+      // session it never read, as unset: 'destroy' would when the database answers again.
+      if (req.session == null) delete (req as { sessionID?: string }).sessionID;
+      next(err);
+    });
 }
 
 /** Ends a session idle for longer than the timeout, so the page after it says so instead of acting. */

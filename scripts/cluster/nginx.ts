@@ -37,6 +37,9 @@ export function findNginx(options: { stream?: boolean } = {}): { binary: string;
   throw new Error(`nginx has no stream module (needed for the TLS passthrough): ${INSTALL_HINT}`);
 }
 
+/** How long nginx keeps an idle connection to a web process; certflow keeps it far longer (WEB_KEEP_ALIVE_MS). */
+export const keepaliveTimeoutSeconds = 4;
+
 export function nginxConfig(o: NginxOptions & { streamModule?: string; user?: string }): string {
   const servers = (port: (u: NginxOptions['upstreams'][number]) => number) =>
     o.upstreams.map((u) => `    server 127.0.0.1:${port(u)} max_fails=1 fail_timeout=5s;`).join('\n');
@@ -63,8 +66,9 @@ http {
   upstream certflow_web {
 ${servers((u) => u.httpPort)}
     keepalive 16;
-    # Below Node's 5 s keep-alive: nginx must never send a request on a socket Node is closing (a POST is not retried: 502).
-    keepalive_timeout 4s;
+    # Far below certflow's 30 s (WEB_KEEP_ALIVE_MS): nginx must never send a request on a socket certflow is closing
+    # (a POST is not retried: 502).
+    keepalive_timeout ${keepaliveTimeoutSeconds}s;
   }
 
   server {

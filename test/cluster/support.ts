@@ -162,6 +162,13 @@ export async function startTestCluster(name: string, o: { workers?: number; webs
       await db.destroy().catch(() => undefined);
       await c.stop();
       await mailbox.close();
+      // What nginx saw go wrong besides a process it was told was down (a 502's cause), and every process's exit: printed
+      // so a failed CI run, whose cluster is gone, can still be read.
+      const nginxErrors = fs.existsSync(path.join(dir, 'nginx/error.log'))
+        ? fs.readFileSync(path.join(dir, 'nginx/error.log'), 'utf8').split('\n').filter((l) => l && !/Connection refused|temporarily disabled/.test(l))
+        : [];
+      const exits = events.filter((e) => e.includes('exited'));
+      if (nginxErrors.length || exits.length) console.log(`cluster ${name}: nginx errors ${JSON.stringify(nginxErrors.slice(-20))}; exits ${JSON.stringify(exits)}`);
       // CERTFLOW_TEST_KEEP_CLUSTER=1 keeps the logs and data of a failed run to read.
       if (process.env.CERTFLOW_TEST_KEEP_CLUSTER) console.log(`cluster state kept in ${dir}`);
       else fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,117 @@
+// The web session when the database fails under it: the page says so (500), the connection a proxy keeps to the web
+// process stays open for its next request, and a session that could not be read is not ended for it.
+import crypto from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import express from 'express';
+import type session from 'express-session';
+import { errorHandler } from '../../api/errors';
+import { createSessionStore, sessions, SESSION_TABLE, type SessionStore } from '../../api/web/session';
+import { createDb } from '../../infra/db';
+import { createLogger } from '../../infra/logger';
+import { forEachDatabase } from '../support/databases';
+
+const SECRET = 'session-outage-secret';
+const COOKIE = 'certflow_outage';
+/** The cookie a browser holds for session `sid`: express-session's signed form, s:<sid>.<HMAC-SHA256, base64 unpadded>. */
+const signedCookie = (sid: string) =>
+  `${COOKIE}=${encodeURIComponent(`s:${sid}.${crypto.createHmac('sha256', SECRET).update(sid).digest('base64').replace(/=+$/, '')}`)}`;
+
+/** A web side with sessions over `store`: POST /page answers with what its session holds. */
+async function pagesOver(store: session.Store) {
+  const warnings: string[] = [];
+  const logger = createLogger('warn', new Writable({ write: (chunk, _e, done) => (warnings.push(chunk.toString()), done()) }));
+  const app = express();
+  app.use(sessions({ secret: SECRET, store, cookieName: COOKIE, secure: false, idleTimeoutMs: 60_000, logger }));
+  app.use(express.urlencoded({ extended: false }));
+  app.post('/page', (req, res) => res.json({ userId: req.session.enrollment?.userId ?? null }));
+  app.use(errorHandler(createLogger('silent')));
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port, warnings };
+}
+
+/** Two form POSTs carrying the session's cookie, one after the other on one keep-alive connection, as nginx sends them. */
+function twoPostsOnOneConnection(port: number, sid: string): Promise<{ statuses: number[]; bodies: string[]; sockets: Set<unknown> }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const cookie = signedCookie(sid);
+  const post = () =>
+    new Promise<{ status: number; body: string; socket: unknown }>((resolve, reject) => {
+      const req = http.request(
+        { port, host: '127.0.0.1', path: '/page', method: 'POST', agent, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' } },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          // A moment after the reply: what the server does to the connection then is what the proxy's next request meets.
+          res.on('end', () => setTimeout(() => resolve({ status: res.statusCode!, body, socket: req.socket }), 50));
+        },
+      );
+      req.on('error', reject);
+      req.end('field=value');
+    });
+  return (async () => {
+    try {
+      const first = await post();
+      const second = await post();
+      return { statuses: [first.status, second.status], bodies: [first.body, second.body], sockets: new Set([first.socket, second.socket]) };
+    } finally {
+      agent.destroy();
+    }
+  })();
+}
+
+const sessionData = (userId: string) =>
+  ({ cookie: { originalMaxAge: 60_000, maxAge: 60_000, expires: new Date(Date.now() + 60_000) }, enrollment: { profile: 'kdanshinnet', userId } }) as session.SessionData;
+
+describe('the web session when its database is down', () => {
+  it('when PostgreSQL cannot be reached, then each page answers 500 on the same connection, which is never closed under the next request', async () => {
+    // A port nothing listens on: every read, write and end of a session fails as it does when PostgreSQL is stopped.
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const db = createDb({ client: 'pg', connection: `postgres://certflow@127.0.0.1:${port}/certflow` });
+    const store = createSessionStore(db, { cleanupIntervalMs: 0 });
+    const web = await pagesOver(store);
+    try {
+      const { statuses, sockets } = await twoPostsOnOneConnection(web.port, 'sid-outage');
+      expect(statuses).toEqual([500, 500]);
+      expect(sockets.size).toBe(1);
+    } finally {
+      web.server.close();
+      store.close();
+      await db.destroy();
+    }
+  });
+});
+
+forEachDatabase('the web session when a read of it fails', (database) => {
+  let store: SessionStore;
+  afterEach(async () => {
+    store?.close();
+    await database.db(SESSION_TABLE).delete();
+  });
+
+  it('when the read of a session fails once, then the page answers 500 but the session is not ended: the next page finds the user still logged in', async () => {
+    store = createSessionStore(database.db, { cleanupIntervalMs: 0 });
+    await new Promise<void>((resolve, reject) => store.set('sid-flaky', sessionData('emp201'), (err) => (err ? reject(err) : resolve())));
+    // The database fails this one read (a dropped connection); writes and every later read reach it.
+    let failures = 1;
+    const flaky = Object.create(store) as SessionStore;
+    flaky.get = (sid, callback) => {
+      if (failures-- > 0) return void callback(new Error('Connection terminated unexpectedly'));
+      return store.get(sid, callback);
+    };
+    const web = await pagesOver(flaky);
+    try {
+      const { statuses, bodies, sockets } = await twoPostsOnOneConnection(web.port, 'sid-flaky');
+      expect(statuses).toEqual([500, 200]);
+      expect(JSON.parse(bodies[1]!)).toEqual({ userId: 'emp201' });
+      expect(sockets.size).toBe(1);
+    } finally {
+      web.server.close();
+    }
+  });
+});

@@ -2,15 +2,14 @@
 // process stays open for its next request, and a session that could not be read is not ended for it.
 import crypto from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import express from 'express';
 import type session from 'express-session';
 import { errorHandler } from '../../api/errors';
 import { createSessionStore, sessions, SESSION_TABLE, type SessionStore } from '../../api/web/session';
 import { createDb } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
+import { freePort } from '../../infra/ports';
 import { forEachDatabase } from '../support/databases';
 
 const SECRET = 'session-outage-secret';
@@ -21,16 +20,14 @@ const signedCookie = (sid: string) =>
 
 /** A web side with sessions over `store`: POST /page answers with what its session holds. */
 async function pagesOver(store: session.Store) {
-  const warnings: string[] = [];
-  const logger = createLogger('warn', new Writable({ write: (chunk, _e, done) => (warnings.push(chunk.toString()), done()) }));
   const app = express();
-  app.use(sessions({ secret: SECRET, store, cookieName: COOKIE, secure: false, idleTimeoutMs: 60_000, logger }));
+  app.use(sessions({ secret: SECRET, store, cookieName: COOKIE, secure: false, idleTimeoutMs: 60_000, logger: createLogger('silent') }));
   app.use(express.urlencoded({ extended: false }));
   app.post('/page', (req, res) => res.json({ userId: req.session.enrollment?.userId ?? null }));
   app.use(errorHandler(createLogger('silent')));
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port, warnings };
+  return { server, port: (server.address() as AddressInfo).port };
 }
 
 /** Two form POSTs carrying the session's cookie, one after the other on one keep-alive connection, as nginx sends them. */
@@ -68,10 +65,7 @@ const sessionData = (userId: string) =>
 describe('the web session when its database is down', () => {
   it('when PostgreSQL cannot be reached, then each page answers 500 on the same connection, which is never closed under the next request', async () => {
     // A port nothing listens on: every read, write and end of a session fails as it does when PostgreSQL is stopped.
-    const closed = net.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await freePort();
     const db = createDb({ client: 'pg', connection: `postgres://certflow@127.0.0.1:${port}/certflow` });
     const store = createSessionStore(db, { cleanupIntervalMs: 0 });
     const web = await pagesOver(store);

@@ -1,6 +1,7 @@
 // The composition root: builds every service certflow runs on from the typed configuration, once per process —
 // database, stores, engines, activities, the domain and the HTTP servers. `npm start`, the benches and the test
 // harnesses all assemble certflow here.
+import type http from 'node:http';
 import type https from 'node:https';
 import type { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
@@ -215,6 +216,21 @@ export interface HttpSide {
   tlsServer?: https.Server;
 }
 
+/**
+ * How long certflow's listeners keep an idle connection: far beyond the 4 s a proxy in front keeps it (nginx's
+ * `keepalive_timeout`, scripts/cluster/nginx.ts) and any stall of a client's event loop, so the client always closes
+ * first. With Node's default 5 s, a client that reuses a connection after a stall of about that long (a proxy, or a
+ * test that signed a large CRL in between) sends its request on a socket certflow is closing: a POST or PUT, never
+ * retried, fails.
+ */
+export const KEEP_ALIVE_MS = 30_000;
+
+/** Sets KEEP_ALIVE_MS on a listener of the HTTP side (the production process and the test stacks both). */
+export function keepIdleConnections<S extends http.Server | https.Server>(server: S): S {
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  return server;
+}
+
 /** The HTTP side of certflow: the plain app and the TLS listener, on one domain, both timed into runtime.metrics. */
 export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Promise<HttpSide> {
   const domain = createDomain(runtime, o.client, o.clock);
@@ -243,12 +259,12 @@ export async function createHttpSide(runtime: Runtime, o: HttpSideOptions): Prom
     https: config.publicUrl.startsWith('https:'),
   });
   const tlsServer = o.serverCertificate
-    ? await createTlsServer({
+    ? keepIdleConnections(await createTlsServer({
         ...webDeps,
         serverCertificate: o.serverCertificate,
         requestDuration: metrics.httpRequestDuration,
         console: { temporalUiUrl: config.temporal.uiUrl, temporalNamespace: config.temporal.namespace },
-      })
+      }))
     : undefined;
   return { domain, app, tlsServer };
 }

@@ -10,7 +10,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { ensureTlsServerCertificate, type TlsServerCertificate } from '../api/tls/server-certificate';
 import { createLogger, type Logger } from '../infra/logger';
 import { startOpsServer } from '../api/ops';
-import { createHttpSide, createRuntime, readinessChecks } from './composition';
+import { createHttpSide, createRuntime, keepIdleConnections, readinessChecks } from './composition';
 import { ConfigError, loadConfig, type Config } from './config';
 import { assertPortFree } from './temporal-dev-server';
 import { installTemporalRuntime } from './temporal-runtime';
@@ -18,13 +18,6 @@ import { createCertflowWorker } from './worker';
 
 /** How long a stopping HTTP listener waits for in-flight requests before it cuts their connections. */
 const DRAIN_MS = 5_000;
-/**
- * How long the web listener keeps an idle connection: far beyond the 4 s a proxy in front keeps it (nginx's
- * `keepalive_timeout`, scripts/cluster/nginx.ts), so the proxy always closes first. With Node's default 5 s the margin
- * was 1 s: an event loop stalled longer than that runs the idle timer before it reads a request already waiting on the
- * socket, and the proxy's POST, never retried, becomes a 502.
- */
-export const WEB_KEEP_ALIVE_MS = 30_000;
 
 /**
  * The data folder holds keys, secrets and databases: only certflow's user may read it. From here on every file this
@@ -202,10 +195,11 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
       ...(config.role === 'web' ? { readiness: pick(readinessChecks(runtime, connection), 'temporal', 'database') } : {}),
     });
     // The web/API listener: HTTPS with the TLS listener's certificate when configured, else plain HTTP (loopback or behind a TLS proxy).
-    const webServer = config.http.tls
-      ? https.createServer({ key: serverCertificate!.keyPem, cert: serverCertificate!.certificatePem, minVersion: 'TLSv1.2' }, app)
-      : http.createServer(app);
-    webServer.keepAliveTimeout = WEB_KEEP_ALIVE_MS;
+    const webServer = keepIdleConnections(
+      config.http.tls
+        ? https.createServer({ key: serverCertificate!.keyPem, cert: serverCertificate!.certificatePem, minVersion: 'TLSv1.2' }, app)
+        : http.createServer(app),
+    );
     for (const [server, port] of [[webServer, config.http.port], [tlsServer!, config.http.tlsPort]] as const) {
       await new Promise<void>((resolve) => server.listen(port, config.http.host, resolve));
       lifecycle.onStop(() => closeDraining(server));

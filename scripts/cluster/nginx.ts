@@ -37,7 +37,7 @@ export function findNginx(options: { stream?: boolean } = {}): { binary: string;
   throw new Error(`nginx has no stream module (needed for the TLS passthrough): ${INSTALL_HINT}`);
 }
 
-/** How long nginx keeps an idle connection to a web process; certflow keeps it far longer (WEB_KEEP_ALIVE_MS). */
+/** How long nginx keeps an idle connection to a web process; certflow keeps it far longer (KEEP_ALIVE_MS in worker/composition.ts). */
 export const keepaliveTimeoutSeconds = 4;
 
 export function nginxConfig(o: NginxOptions & { streamModule?: string; user?: string }): string {
@@ -66,7 +66,7 @@ http {
   upstream certflow_web {
 ${servers((u) => u.httpPort)}
     keepalive 16;
-    # Far below certflow's 30 s (WEB_KEEP_ALIVE_MS): nginx must never send a request on a socket certflow is closing
+    # Far below certflow's 30 s (KEEP_ALIVE_MS in worker/composition.ts): nginx must never send a request on a socket certflow is closing
     # (a POST is not retried: 502).
     keepalive_timeout ${keepaliveTimeoutSeconds}s;
   }

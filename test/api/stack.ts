@@ -10,7 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLogger } from '../../infra/logger';
 import { loadConfig } from '../../worker/config';
 import { createCertflowWorker } from '../../worker/worker';
-import { createHttpSide, createRuntime, type Runtime } from '../../worker/composition';
+import { createHttpSide, createRuntime, keepIdleConnections, type Runtime } from '../../worker/composition';
 import type { DomainDeps } from '../../domain';
 import { supportApiDocument } from '../../api/support/router';
 import { createContractRecorder, type ContractRecorder } from './contract-recorder';
@@ -78,7 +78,8 @@ export async function startApiStack(name: string, { database, settings = {} }: {
   const logs: string[] = [];
   const logger = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
   const { app, domain } = await createHttpSide(runtime, { client: env.client, connection: env.connection, logger });
-  const server: Server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  // Keeps idle connections as production does: the tests stall their own event loop (a 5,000-entry CRL signs for seconds).
+  const server: Server = await new Promise((resolve) => { const s = keepIdleConnections(app.listen(0, '127.0.0.1', () => resolve(s))); });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {

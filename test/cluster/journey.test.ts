@@ -2,12 +2,12 @@
 // processes, a web process killed between Submit and Download, PostgreSQL stopped and started again.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { passwordFromMail, registration } from '../api/stack';
 import { Visitor } from '../web/visitor';
 import { keepaliveTimeoutSeconds } from '../../scripts/cluster/nginx';
+import { reusedAfterIdle } from '../support/keep-alive';
 import { eventually, recordFigures, secondsSince, startTestCluster, statusesOf, type TestCluster } from './support';
 
 const SUBJECTS = ['【団信ネット（3社共用）】ユーザーIDのお知らせ', '【団信ネット（3社共用）】クライアント証明書取得のご案内', '【団信ネット（3社共用）】ログインパスワードのお知らせ'].sort();
@@ -58,26 +58,9 @@ describe('the journey on the cluster', () => {
     eventually(async () => (await statusesOf(tc.db, [requestId])).get(requestId) === 'active', `request ${requestId} to be active`);
 
   it('when nginx reuses a connection to a web process after it lay idle for longer than nginx keeps one, then the web process has kept it open: it is never closed under a request nginx is sending (a POST, never retried, would be a 502)', async () => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const get = (url: string) =>
-      new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
-        const req = http.get(url, { agent }, (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode!, socket: req.socket }));
-        });
-        req.on('error', reject);
-      });
-    try {
-      const url = `${tc.webUrl('web-1')}/healthz`;
-      const first = await get(url);
-      // Idle for a second longer than nginx keeps an upstream connection, and longer than Node's default 5 s.
-      await new Promise((r) => setTimeout(r, Math.max(keepaliveTimeoutSeconds + 1, 6) * 1000));
-      const second = await get(url);
-      expect([first.status, second.status]).toEqual([200, 200]);
-      expect(second.socket).toBe(first.socket);
-    } finally {
-      agent.destroy();
-    }
+    // Idle for a second longer than nginx keeps an upstream connection, and longer than Node's default 5 s.
+    const idle = await reusedAfterIdle(`${tc.webUrl('web-1')}/healthz`, Math.max(keepaliveTimeoutSeconds + 1, 6) * 1000);
+    expect(idle).toEqual({ statuses: [200, 200], sameSocket: true });
   });
 
   it('when the login, the key Submit and the Download land on different web processes, then the .p12 opens with the chosen password and the request ends active', async () => {

@@ -9,6 +9,7 @@ import { createDb } from '../../infra/db';
 import { loadConfig } from '../../worker/config';
 import { retrieveKeyUpdate, statusQuery } from '../../workflows/definitions';
 import { ADMIN_TOKEN, freePort, testEnv } from '../support/config';
+import { reusedAfterIdle } from '../support/keep-alive';
 import { registration } from '../api/stack';
 import { registerTestUser, reserveRequest, THREE_YEAR_POLICY } from '../support/lifecycle-harness';
 import { groupAlive, pidsRunning, pressCtrlC, startCertflow, waitFor, waitForOutput } from '../support/certflow-process';
@@ -57,6 +58,11 @@ describe('npm start', () => {
     expect((await fetch(`${config.publicUrl}/enroll/kdanshinnet/login`)).status).toBe(200);
     expect((await fetch(`${config.publicUrl}/crl/nissay.crl`)).headers.get('content-type')).toMatch(/pkix-crl/);
     expect((await fetch(`${config.publicUrl}/api/v1/certificates`)).status).toBe(401);
+    // Both listeners keep an idle connection longer than Node's default 5 s (KEEP_ALIVE_MS): a client or proxy that
+    // reuses one after a pause never sends its request on a socket certflow is closing.
+    const [web, tls] = await Promise.all([reusedAfterIdle(`${config.publicUrl}/healthz`, 6_000), reusedAfterIdle(`${config.tlsPublicUrl}/no-such-page`, 6_000)]);
+    expect(web).toEqual({ statuses: [200, 200], sameSocket: true });
+    expect(tls).toEqual({ statuses: [404, 404], sameSocket: true });
     // Keys, secrets and databases: the data folder and everything in it (the Temporal dev server's too) are the owner's.
     const exposed = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
       const full = path.join(dir, e.name);

@@ -14,7 +14,7 @@ import { createLogger } from '../../infra/logger';
 import { freePort } from '../../infra/ports';
 import { loadConfig } from '../../worker/config';
 import { createCertflowWorker } from '../../worker/worker';
-import { createHttpSide, createRuntime, type Runtime } from '../../worker/composition';
+import { createHttpSide, createRuntime, keepIdleConnections, type Runtime } from '../../worker/composition';
 import type { Profile } from '../../workflows/definitions';
 import { startTestMailbox, type ReceivedMail, type TestMailbox } from '../mail/support';
 import { createTimeSkippingEnv } from '../support/temporal';
@@ -58,7 +58,7 @@ export async function startWebHarness(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-web-'));
   const mailbox = await startTestMailbox();
   const env = await createTimeSkippingEnv();
-  const httpServer = http.createServer();
+  const httpServer = keepIdleConnections(http.createServer());
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', () => resolve()));
   const httpPort = (httpServer.address() as AddressInfo).port;
   const tlsPort = await freePort();

@@ -55,9 +55,8 @@ export async function startEmbeddedStack(o: { name: string; smtpPort: number; se
   });
   const runtime = await createRuntime(config);
   const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  // As `npm start` (role all) has it: the HTTP side's client on the worker's connection (certificate workflows start eagerly).
-  const client = new Client({ connection: nativeConnection });
   const worker = await createCertflowWorker({
     connection: nativeConnection,
     taskQueue,

@@ -77,12 +77,6 @@ export interface CertificateGatewayDeps {
   requests: RequestStore;
   /** Whether Temporal answers now (a shared, short-lived probe); without it every call goes to Temporal. */
   temporalReachable?: () => Promise<boolean>;
-  /**
-   * Start workflows eagerly: the server hands a new workflow's first task back in the start call, to the worker of
-   * this process, instead of queueing it for a poll. Only for a client on the worker's NativeConnection (the SDK
-   * refuses it otherwise); the server starts it normally when no local worker has a free slot.
-   */
-  eagerStart?: boolean;
 }
 
 const UNREACHABLE_REASON = 'the workflow service cannot be reached just now; nothing was changed; try again in a few seconds';
@@ -93,7 +87,7 @@ function isUnreachable(err: unknown): boolean {
   return codes.some((code) => code === 14 || code === 4);
 }
 
-export function createCertificateGateway({ client, taskQueue, requests, temporalReachable = async () => true, eagerStart = false }: CertificateGatewayDeps): CertificateGateway {
+export function createCertificateGateway({ client, taskQueue, requests, temporalReachable = async () => true }: CertificateGatewayDeps): CertificateGateway {
   /** Refuses at once while Temporal is down, instead of each call waiting out the client's retries. */
   async function assertReachable(): Promise<void> {
     if (!(await temporalReachable())) throw new Refusal('unavailable', UNREACHABLE_REASON);
@@ -131,7 +125,6 @@ export function createCertificateGateway({ client, taskQueue, requests, temporal
           taskQueue: queue,
           workflowId,
           args: [input],
-          requestEagerStart: eagerStart,
           typedSearchAttributes: certificateSearchAttributes({
             ...input,
             state: initialState(input),

@@ -4,7 +4,6 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import type { Express } from 'express';
 import type { Transporter } from 'nodemailer';
 import { createApp } from '../api/app';
@@ -167,8 +166,6 @@ export function createDomain(runtime: Runtime, client: Client, clock: Clock = ()
       taskQueue: runtime.config.temporal.taskQueue,
       requests: runtime.stores.requests,
       temporalReachable: createReachabilityProbe(temporalCheck(client.connection)),
-      // A client on the worker's own connection: this process runs the worker, so its workflows may start eagerly.
-      eagerStart: client.connection instanceof NativeConnection,
     }),
     importWorkflows: createImportGateway({ client, taskQueue: runtime.config.temporal.taskQueue }),
     ca: runtime.ca,

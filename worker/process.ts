@@ -148,10 +148,10 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
   const connection = web ? await Connection.connect(connectionOptions) : undefined;
   if (connection) lifecycle.onStop(() => connection.close());
 
-  // Before the first NativeConnection: the SDK's logs into ours, and its own worker metrics when asked for.
-  if (config.role !== 'web') installTemporalRuntime({ metricsAddress: config.ops.temporalMetricsAddress, logger });
-  const workerConnection = config.role !== 'web' ? await NativeConnection.connect(connectionOptions) : undefined;
-  if (workerConnection) {
+  if (config.role !== 'web') {
+    // Before the first NativeConnection: the SDK's logs into ours, and its own worker metrics when asked for.
+    installTemporalRuntime({ metricsAddress: config.ops.temporalMetricsAddress, logger });
+    const workerConnection = await NativeConnection.connect(connectionOptions);
     lifecycle.onStop(() => workerConnection.close());
     const worker = await createCertflowWorker({
       connection: workerConnection,
@@ -187,8 +187,7 @@ export async function startCertflowProcess(config: Config, logger: Logger, lifec
 
   if (connection) {
     const { app, tlsServer } = await createHttpSide(runtime, {
-      // With a worker here (role all), the client shares its connection so certificate workflows start eagerly.
-      client: new Client({ connection: workerConnection ?? connection, namespace: config.temporal.namespace }),
+      client: new Client({ connection, namespace: config.temporal.namespace }),
       connection,
       logger,
       serverCertificate,

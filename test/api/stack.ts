@@ -6,7 +6,6 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
-import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLogger } from '../../infra/logger';
 import { loadConfig } from '../../worker/config';
@@ -34,8 +33,6 @@ export interface ApiStack {
   tokens: { admin: string; support: string };
   /** Every line the HTTP side logged. */
   logs: string[];
-  /** Every workflow the HTTP side started, and whether the server handed its first task straight to the worker. */
-  starts: Array<{ workflowId: string; eagerlyStarted: boolean }>;
   /** Every answer `call` received, each checked against the OpenAPI document as it arrived. */
   contract: ContractRecorder;
   /** One API call; an answer its OpenAPI operation does not declare (status, content type or body) throws. */
@@ -80,23 +77,7 @@ export async function startApiStack(name: string, { database, settings = {} }: {
   const running = worker.run();
   const logs: string[] = [];
   const logger = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
-  // As `npm start` (role all) has it: the client on the worker's connection, so certificate workflows start eagerly.
-  const starts: ApiStack['starts'] = [];
-  const client = new Client({
-    connection: env.nativeConnection,
-    interceptors: {
-      workflow: [
-        {
-          async startWithDetails(input, next) {
-            const started = await next(input);
-            starts.push({ workflowId: input.options.workflowId, eagerlyStarted: started.eagerlyStarted });
-            return started;
-          },
-        },
-      ],
-    },
-  });
-  const { app, domain } = await createHttpSide(runtime, { client, connection: env.connection, logger });
+  const { app, domain } = await createHttpSide(runtime, { client: env.client, connection: env.connection, logger });
   // Keeps idle connections as production does: the tests stall their own event loop (a 5,000-entry CRL signs for seconds).
   const server: Server = await new Promise((resolve) => { const s = keepIdleConnections(app.listen(0, '127.0.0.1', () => resolve(s))); });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -112,7 +93,6 @@ export async function startApiStack(name: string, { database, settings = {} }: {
     taskQueue,
     tokens,
     logs,
-    starts,
     contract,
     async call(method, urlPath, { token = tokens.admin, body, raw, contentType = 'application/json' } = {}) {
       const headers: Record<string, string> = {};

@@ -1,6 +1,6 @@
 // What both listeners of the user's pages share: their dependencies, the profile in the path, and one sub-router
 // per part of the site with its session, idle timeout, form parsing and no-cache headers.
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type RequestHandler } from 'express';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type session from 'express-session';
 import { isProfile, type DomainDeps, type LoginThrottlePolicy } from '../../domain';
@@ -44,19 +44,35 @@ export function profileParam(req: Request): Profile {
   return profile;
 }
 
+export interface PageSettings {
+  cookieName: string;
+  secure: boolean;
+  /**
+   * Pages (paths under `<base>/:profile`) whose GET needs no session: no session is read, made or kept alive for it.
+   * The login form is one (only a successful login opens a session): its views are the site's most frequent request,
+   * and it opens while the session database does not answer.
+   */
+  sessionlessGets?: string[];
+}
+
 /**
  * Mounts `<base>/:profile` on `router` and returns the sub-router for its pages: the profile checked, a session under
  * its own cookie (browsers share cookies across ports), the idle timeout, small urlencoded forms, never cached or framed.
  */
-export function mountPages(router: Router, base: string, deps: WebDeps, cookie: { cookieName: string; secure: boolean }): Router {
+export function mountPages(router: Router, base: string, deps: WebDeps, { sessionlessGets = [], ...cookie }: PageSettings): Router {
   const idleTimeoutMs = deps.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const pages = Router({ mergeParams: true });
+  const sessionless = new Set(sessionlessGets);
+  const unlessSessionless =
+    (handler: RequestHandler): RequestHandler =>
+    (req, res, next) =>
+      (req.method === 'GET' || req.method === 'HEAD') && sessionless.has(req.path) ? next() : handler(req, res, next);
   router.use(
     `${base}/:profile`,
     routePattern(`${base}/:profile`),
     (req, _res, next) => (profileParam(req), next()),
-    sessions({ secret: deps.sessionSecret, store: deps.sessionStore, ...cookie, idleTimeoutMs, logger: deps.logger }),
-    idleTimeout(idleTimeoutMs),
+    unlessSessionless(sessions({ secret: deps.sessionSecret, store: deps.sessionStore, ...cookie, idleTimeoutMs, logger: deps.logger })),
+    unlessSessionless(idleTimeout(idleTimeoutMs)),
     pages,
   );
   pages.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));

@@ -124,7 +124,7 @@ export function createWebRouter(deps: WebDeps): Router {
   const router = Router();
   router.use(publicationRouter(deps));
 
-  const enroll = mountPages(router, '/enroll', deps, { cookieName: ENROLLMENT_COOKIE, secure: deps.secureCookies ?? false });
+  const enroll = mountPages(router, '/enroll', deps, { cookieName: ENROLLMENT_COOKIE, secure: deps.secureCookies ?? false, sessionlessGets: ['/login'] });
 
   const service = (profile: Profile) => ({ profile, serviceName: deps.profiles[profile].serviceName });
   const chromeOf = (req: Request) => enrollmentMenu(profileParam(req));

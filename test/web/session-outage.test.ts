@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type session from 'express-session';
 import { errorHandler } from '../../api/errors';
+import { mountPages, type WebDeps } from '../../api/web/page-kit';
 import { createSessionStore, sessions, SESSION_TABLE, type SessionStore } from '../../api/web/session';
 import { createDb } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
@@ -75,6 +76,38 @@ describe('the web session when its database is down', () => {
       expect(sockets.size).toBe(1);
     } finally {
       web.server.close();
+      store.close();
+      await db.destroy();
+    }
+  });
+
+  it('when PostgreSQL cannot be reached, then the login form still opens, even for a browser holding a session: it reads no session', async () => {
+    const port = await freePort();
+    const db = createDb({ client: 'pg', connection: `postgres://certflow@127.0.0.1:${port}/certflow` });
+    const store = createSessionStore(db, { cleanupIntervalMs: 0 });
+    const app = express();
+    const router = express.Router();
+    app.use(router);
+    const pages = mountPages(router, '/enroll', { sessionSecret: SECRET, sessionStore: store, logger: createLogger('silent') } as unknown as WebDeps, {
+      cookieName: COOKIE,
+      secure: false,
+      sessionlessGets: ['/login'],
+    });
+    pages.get('/login', (_req, res) => void res.send('the login form'));
+    pages.get('/details', (req, res) => void res.send(`logged in as ${req.session.enrollment?.userId}`));
+    app.use(errorHandler(createLogger('silent')));
+    const server = http.createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/enroll/kdanshinnet`;
+    try {
+      const cookie = signedCookie('sid-outage');
+      const login = await fetch(`${base}/login`, { headers: { cookie } });
+      expect([login.status, await login.text()]).toEqual([200, 'the login form']);
+      expect(login.headers.get('set-cookie')).toBeNull();
+      // A page that needs the session still says the database failed.
+      expect((await fetch(`${base}/details`, { headers: { cookie } })).status).toBe(500);
+    } finally {
+      server.close();
       store.close();
       await db.destroy();
     }

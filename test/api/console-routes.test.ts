@@ -15,6 +15,7 @@ import { createLogger } from '../../infra/logger';
 import { forEachDatabase } from '../support/databases';
 import { createDomainFixture, issueFor, type DomainFixture } from '../support/domain-fixture';
 import { createContractRecorder } from './contract-recorder';
+import { keepIdleConnections } from '../../worker/composition';
 
 const DAY = 86_400_000;
 const tokens = { admin: crypto.randomBytes(24).toString('base64url'), support: crypto.randomBytes(24).toString('base64url') };
@@ -43,7 +44,7 @@ forEachDatabase('the console API routes', (database) => {
       ops: { checks: {}, registry: new Registry() },
       routers: [createSupportRouter({ ...f.deps, apiTokens: [{ token: tokens.admin, role: 'admin', agent: 'admin-sato' }, { token: tokens.support, role: 'support', agent: 'support-tanaka' }] })],
     });
-    server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+    server = await new Promise((resolve) => { const s = keepIdleConnections(app.listen(0, '127.0.0.1', () => resolve(s))); });
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
     await f.addUser('api001', { email: 'api001@bank.example.co.jp', organization: 'Nissay 100%' });

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { createLogger } from '../../infra/logger';
-import { createHttpSide, createRuntime, type Runtime } from '../../worker/composition';
+import { createHttpSide, createRuntime, keepIdleConnections, type Runtime } from '../../worker/composition';
 import { ADMIN_TOKEN, freePort, testConfig } from '../support/config';
 import { registration } from './stack';
 
@@ -19,7 +19,7 @@ describe('Temporal unreachable', () => {
     // the test; the probe bounds the wait whatever the client does.
     connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}`, interceptors: [] });
     const { app } = await createHttpSide(runtime, { client: new Client({ connection }), connection, logger: createLogger('silent') });
-    server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+    server = await new Promise((resolve) => { const s = keepIdleConnections(app.listen(0, '127.0.0.1', () => resolve(s))); });
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
 

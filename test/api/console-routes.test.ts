@@ -6,7 +6,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
 import { createApp } from '../../api/app';
@@ -15,7 +14,7 @@ import { createLogger } from '../../infra/logger';
 import { forEachDatabase } from '../support/databases';
 import { createDomainFixture, issueFor, type DomainFixture } from '../support/domain-fixture';
 import { createContractRecorder } from './contract-recorder';
-import { keepIdleConnections } from '../../worker/composition';
+import { listenOnLoopback } from '../support/listen';
 
 const DAY = 86_400_000;
 const tokens = { admin: crypto.randomBytes(24).toString('base64url'), support: crypto.randomBytes(24).toString('base64url') };
@@ -44,8 +43,7 @@ forEachDatabase('the console API routes', (database) => {
       ops: { checks: {}, registry: new Registry() },
       routers: [createSupportRouter({ ...f.deps, apiTokens: [{ token: tokens.admin, role: 'admin', agent: 'admin-sato' }, { token: tokens.support, role: 'support', agent: 'support-tanaka' }] })],
     });
-    server = await new Promise((resolve) => { const s = keepIdleConnections(app.listen(0, '127.0.0.1', () => resolve(s))); });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, baseUrl } = await listenOnLoopback(app));
 
     await f.addUser('api001', { email: 'api001@bank.example.co.jp', organization: 'Nissay 100%' });
     const cert = await issueFor(f, { userId: 'api001', requestId: '202611250000801', notBefore: new Date(f.now.getTime() - DAY), notAfter: new Date(f.now.getTime() + 10 * DAY) });

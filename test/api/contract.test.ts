@@ -5,7 +5,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
@@ -17,7 +16,8 @@ import { defineRoute, mountRoutes, openApiDocument, type SupportRouterDeps } fro
 import { createSupportRouter, supportApiDocument, SUPPORT_ROUTES } from '../../api/support/router';
 import { DOCS_CSP } from '../../api/support/docs-routes';
 import { createLogger } from '../../infra/logger';
-import { createHttpSide, createRuntime, keepIdleConnections, type Runtime } from '../../worker/composition';
+import { createHttpSide, createRuntime, type Runtime } from '../../worker/composition';
+import { listenOnLoopback } from '../support/listen';
 import { loadConfig } from '../../worker/config';
 import { launchChromium } from '../web/browser';
 import { CONTRACT_COVERAGE } from './contract-coverage';
@@ -79,8 +79,7 @@ describe('the support API contract', () => {
     const connection = Connection.lazy({ address: '127.0.0.1:1' });
     const logger = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
     ({ app } = await createHttpSide(runtime, { client: new Client({ connection }), connection, logger }));
-    server = await new Promise((resolve) => { const s = keepIdleConnections(app.listen(0, '127.0.0.1', () => resolve(s))); });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, baseUrl } = await listenOnLoopback(app));
   }, 120_000);
 
   afterAll(async () => {

@@ -3,14 +3,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLogger } from '../../infra/logger';
 import { loadConfig } from '../../worker/config';
 import { createCertflowWorker } from '../../worker/worker';
-import { createHttpSide, createRuntime, keepIdleConnections, type Runtime } from '../../worker/composition';
+import { createHttpSide, createRuntime, type Runtime } from '../../worker/composition';
+import { listenOnLoopback } from '../support/listen';
 import type { DomainDeps } from '../../domain';
 import { supportApiDocument } from '../../api/support/router';
 import { createContractRecorder, type ContractRecorder } from './contract-recorder';
@@ -79,8 +78,7 @@ export async function startApiStack(name: string, { database, settings = {} }: {
   const logger = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
   const { app, domain } = await createHttpSide(runtime, { client: env.client, connection: env.connection, logger });
   // Keeps idle connections as production does: the tests stall their own event loop (a 5,000-entry CRL signs for seconds).
-  const server: Server = await new Promise((resolve) => { const s = keepIdleConnections(app.listen(0, '127.0.0.1', () => resolve(s))); });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, baseUrl } = await listenOnLoopback(app);
 
   return {
     database,

@@ -1,9 +1,9 @@
 // When Temporal cannot be reached, a call that needs it is refused at once with 503 and Retry-After, and keeps nothing.
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { createLogger } from '../../infra/logger';
-import { createHttpSide, createRuntime, keepIdleConnections, type Runtime } from '../../worker/composition';
+import { createHttpSide, createRuntime, type Runtime } from '../../worker/composition';
+import { listenOnLoopback } from '../support/listen';
 import { ADMIN_TOKEN, freePort, testConfig } from '../support/config';
 import { registration } from './stack';
 
@@ -19,8 +19,7 @@ describe('Temporal unreachable', () => {
     // the test; the probe bounds the wait whatever the client does.
     connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}`, interceptors: [] });
     const { app } = await createHttpSide(runtime, { client: new Client({ connection }), connection, logger: createLogger('silent') });
-    server = await new Promise((resolve) => { const s = keepIdleConnections(app.listen(0, '127.0.0.1', () => resolve(s))); });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, baseUrl } = await listenOnLoopback(app));
   });
 
   afterAll(async () => {

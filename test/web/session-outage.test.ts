@@ -2,7 +2,6 @@
 // process stays open for its next request, and a session that could not be read is not ended for it.
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type session from 'express-session';
 import { errorHandler } from '../../api/errors';
@@ -12,6 +11,7 @@ import { createDb } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
 import { freePort } from '../../infra/ports';
 import { forEachDatabase } from '../support/databases';
+import { listenOnLoopback } from '../support/listen';
 
 const SECRET = 'session-outage-secret';
 const COOKIE = 'certflow_outage';
@@ -26,9 +26,15 @@ async function pagesOver(store: session.Store) {
   app.use(express.urlencoded({ extended: false }));
   app.post('/page', (req, res) => res.json({ userId: req.session.enrollment?.userId ?? null }));
   app.use(errorHandler(createLogger('silent')));
-  const server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port };
+  const { server, baseUrl } = await listenOnLoopback(app);
+  return { server, port: Number(new URL(baseUrl).port) };
+}
+
+/** A session store over a PostgreSQL that cannot be reached: a port nothing listens on, as when PostgreSQL is stopped. */
+async function unreachableSessionStore() {
+  const db = createDb({ client: 'pg', connection: `postgres://certflow@127.0.0.1:${await freePort()}/certflow` });
+  const store = createSessionStore(db, { cleanupIntervalMs: 0 });
+  return { store, close: async () => (store.close(), await db.destroy()) };
 }
 
 /** Two form POSTs carrying the session's cookie, one after the other on one keep-alive connection, as nginx sends them. */
@@ -65,10 +71,8 @@ const sessionData = (userId: string) =>
 
 describe('the web session when its database is down', () => {
   it('when PostgreSQL cannot be reached, then each page answers 500 on the same connection, which is never closed under the next request', async () => {
-    // A port nothing listens on: every read, write and end of a session fails as it does when PostgreSQL is stopped.
-    const port = await freePort();
-    const db = createDb({ client: 'pg', connection: `postgres://certflow@127.0.0.1:${port}/certflow` });
-    const store = createSessionStore(db, { cleanupIntervalMs: 0 });
+    // Every read, write and end of a session fails as it does when PostgreSQL is stopped.
+    const { store, close } = await unreachableSessionStore();
     const web = await pagesOver(store);
     try {
       const { statuses, sockets } = await twoPostsOnOneConnection(web.port, 'sid-outage');
@@ -76,15 +80,12 @@ describe('the web session when its database is down', () => {
       expect(sockets.size).toBe(1);
     } finally {
       web.server.close();
-      store.close();
-      await db.destroy();
+      await close();
     }
   });
 
   it('when PostgreSQL cannot be reached, then the login form still opens, even for a browser holding a session: it reads no session', async () => {
-    const port = await freePort();
-    const db = createDb({ client: 'pg', connection: `postgres://certflow@127.0.0.1:${port}/certflow` });
-    const store = createSessionStore(db, { cleanupIntervalMs: 0 });
+    const { store, close } = await unreachableSessionStore();
     const app = express();
     const router = express.Router();
     app.use(router);
@@ -96,9 +97,8 @@ describe('the web session when its database is down', () => {
     pages.get('/login', (_req, res) => void res.send('the login form'));
     pages.get('/details', (req, res) => void res.send(`logged in as ${req.session.enrollment?.userId}`));
     app.use(errorHandler(createLogger('silent')));
-    const server = http.createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/enroll/kdanshinnet`;
+    const { server, baseUrl } = await listenOnLoopback(app);
+    const base = `${baseUrl}/enroll/kdanshinnet`;
     try {
       const cookie = signedCookie('sid-outage');
       const login = await fetch(`${base}/login`, { headers: { cookie } });
@@ -108,8 +108,7 @@ describe('the web session when its database is down', () => {
       expect((await fetch(`${base}/details`, { headers: { cookie } })).status).toBe(500);
     } finally {
       server.close();
-      store.close();
-      await db.destroy();
+      await close();
     }
   });
 });

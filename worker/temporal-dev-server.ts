@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { bindProblem } from '../infra/ports';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions';
 import { spawnTiedToParent, stopChild } from './child-process';
 
@@ -74,13 +75,4 @@ export async function assertPortFree(host: string, port: number, setting: string
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-/** undefined when the port can be bound, else the error code. */
-function bindProblem(host: string, port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
-    server.listen(port, host, () => server.close(() => resolve(undefined)));
-  });
 }

@@ -7,6 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import { publicationRouter } from '../../api/web/router';
+import { freePort } from '../../infra/ports';
 import { findNginx, runNginx, type Nginx } from '../../scripts/cluster/nginx';
 import { buildProfiles, createCertificateAuthority, type CertificateAuthority } from '../../engines/pki';
 import { CA_PASSPHRASE, createPkiFixture, NOW, run, subjectOf, THREE_YEARS_LATER, write, type PkiFixture } from './support';
@@ -20,16 +21,6 @@ let nginx: Nginx;
 let portalPort: number;
 let ocspRequests = 0;
 let dir: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
-}
 
 /** One HTTPS request on a new connection (a full handshake, no session resumed) with the user's PKCS#12. */
 function visit(pfx: Buffer): Promise<{ status: number; body: string }> {

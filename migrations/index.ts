@@ -15,6 +15,7 @@ import * as idempotency from './20261126_012_idempotency';
 import * as keyPool from './20261126_013_key_pool';
 import * as caGenerations from './20261126_014_ca_generations';
 import * as scaleIndexes from './20261126_015_scale_indexes';
+import * as sealedSecretRetention from './20261127_016_sealed_secret_retention';
 
 /**
  * What a migration may need from the running installation beyond the database: given by the composition root
@@ -43,6 +44,7 @@ const migrations: Array<[string, Migration]> = [
   ['20261126_013_key_pool', keyPool],
   ['20261126_014_ca_generations', caGenerations],
   ['20261126_015_scale_indexes', scaleIndexes],
+  ['20261127_016_sealed_secret_retention', sealedSecretRetention],
 ];
 
 /** The migrations, each `up` given `context`. */

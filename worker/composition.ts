@@ -87,7 +87,9 @@ export async function createRuntime(config: Config, options: { transport?: Trans
     const profiles = buildProfiles({ publicUrl: config.publicUrl });
     // The engines' stores, each built once; the mail activities and the domain share the sealed secrets and the outbox.
     const pkiStore = createPkiStore(db);
-    const sealedSecrets = createSealedSecrets({ db, dataKey: config.dataKey });
+    // An enrollment password not mailed by the end of its guide's validity (and a day) is of no more use: wiped.
+    const longestGuideDays = Math.max(...PROFILES.map((p) => profiles[p].guideValidityDays));
+    const sealedSecrets = createSealedSecrets({ db, dataKey: config.dataKey, retentionMs: (longestGuideDays + 1) * 86_400_000 });
     const mailOutbox = createMailOutboxStore(db);
     const keyAlgorithms = [...new Set(PROFILES.map((p) => profiles[p].keyAlgorithm))];
     const keyPool = createKeyPool({ store: pkiStore, dataKey: config.dataKey, size: config.keyPool.size, algorithms: keyAlgorithms });

@@ -25,11 +25,20 @@ export interface SealedSecretsDeps {
   dataKey: Buffer;
   /** Bookkeeping timestamps only (when a row was written or wiped), not a business date. */
   clock?: () => Date;
+  /**
+   * How long a secret not yet opened can still be needed (the longest guide validity and a day): older ones are wiped
+   * at the next seal. Without this, the password of a registration that died before its workflow started would be kept
+   * sealed for ever.
+   */
+  retentionMs?: number;
 }
+
+/** The default retention: a 30-day guide mail, and a day. */
+export const SEALED_SECRET_RETENTION_MS = 31 * 24 * 3_600_000;
 
 const table = 'sealed_secrets';
 
-export function createSealedSecrets({ db, dataKey, clock = () => new Date() }: SealedSecretsDeps): SealedSecrets {
+export function createSealedSecrets({ db, dataKey, clock = () => new Date(), retentionMs = SEALED_SECRET_RETENTION_MS }: SealedSecretsDeps): SealedSecrets {
   if (!Buffer.isBuffer(dataKey) || dataKey.length !== 32) throw new Error('dataKey must be a 32-byte Buffer (AES-256)');
 
   return {
@@ -38,7 +47,13 @@ export function createSealedSecrets({ db, dataKey, clock = () => new Date() }: S
       const ref = `sealed_${crypto.randomBytes(18).toString('base64url')}`;
       // Binding the reference as associated data stops a ciphertext from being replayed under another row.
       const { ciphertext, nonce } = seal(dataKey, ref, Buffer.from(secret, 'utf8'));
-      await db(table).insert({ ref, ciphertext, nonce, created_at: clock() });
+      const now = clock();
+      await db(table).insert({ ref, ciphertext, nonce, created_at: now });
+      // Those past their retention go: their mail was never sent and no longer can be of use.
+      await db(table)
+        .whereNull('consumed_at')
+        .andWhere('created_at', '<', new Date(now.getTime() - retentionMs))
+        .update({ ciphertext: null, nonce: null, consumed_at: now });
       return ref;
     },
 

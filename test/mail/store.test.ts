@@ -35,6 +35,32 @@ forEachDatabase('mail storage', (testDb) => {
     await expect(secrets.open('sealed_unknown')).rejects.toThrow(/unknown/);
   });
 
+  it('when a secret is never opened (its registration died before its workflow), then the first seal after its retention wipes it, and only it', async () => {
+    const day = 86_400_000;
+    let now = new Date('2026-11-01T00:00:00Z');
+    const secrets = createSealedSecrets({ db: testDb.db, dataKey, clock: () => now, retentionMs: 31 * day });
+    const orphan = await secrets.seal('never-mailed');
+    const opened = await secrets.seal('mailed-and-kept-for-the-record');
+    await secrets.wipe(opened);
+    now = new Date(now.getTime() + 20 * day);
+    const younger = await secrets.seal('mailed-soon');
+    now = new Date(now.getTime() + 11 * day);
+    // 31 days to the millisecond: still kept.
+    await secrets.seal('another');
+    expect(await secrets.open(orphan)).toBe('never-mailed');
+    now = new Date(now.getTime() + 1);
+    await secrets.seal('the next registration');
+    await expect(secrets.open(orphan)).rejects.toThrow(/wiped/);
+    const row = await testDb.db('sealed_secrets').where({ ref: orphan }).first();
+    expect(row.ciphertext).toBeNull();
+    expect(row.nonce).toBeNull();
+    expect(new Date(row.consumed_at).getTime()).toBe(now.getTime());
+    expect(await secrets.open(younger)).toBe('mailed-soon');
+    // The one wiped at its mail keeps the time of that wipe.
+    const kept = await testDb.db('sealed_secrets').where({ ref: opened }).first();
+    expect(new Date(kept.consumed_at).getTime()).toBe(new Date('2026-11-01T00:00:00Z').getTime());
+  });
+
   it('when the data key is not 32 bytes, then the store refuses to start', () => {
     expect(() => createSealedSecrets({ db: testDb.db, dataKey: Buffer.alloc(16) })).toThrow(/32-byte/);
   });

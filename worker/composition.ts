@@ -25,6 +25,7 @@ import {
   createMailOutboxStore,
   createMailRenderer,
   createSealedSecrets,
+  sealedSecretRetentionMs,
   createSmtpTransport,
   verifySmtp,
   type MailOutboxStore,
@@ -89,7 +90,7 @@ export async function createRuntime(config: Config, options: { transport?: Trans
     const pkiStore = createPkiStore(db);
     // An enrollment password not mailed by the end of its guide's validity (and a day) is of no more use: wiped.
     const longestGuideDays = Math.max(...PROFILES.map((p) => profiles[p].guideValidityDays));
-    const sealedSecrets = createSealedSecrets({ db, dataKey: config.dataKey, retentionMs: (longestGuideDays + 1) * 86_400_000 });
+    const sealedSecrets = createSealedSecrets({ db, dataKey: config.dataKey, retentionMs: sealedSecretRetentionMs(longestGuideDays) });
     const mailOutbox = createMailOutboxStore(db);
     const keyAlgorithms = [...new Set(PROFILES.map((p) => profiles[p].keyAlgorithm))];
     const keyPool = createKeyPool({ store: pkiStore, dataKey: config.dataKey, size: config.keyPool.size, algorithms: keyAlgorithms });

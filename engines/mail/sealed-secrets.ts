@@ -33,12 +33,14 @@ export interface SealedSecretsDeps {
   retentionMs?: number;
 }
 
-/** The default retention: a 30-day guide mail, and a day. */
-export const SEALED_SECRET_RETENTION_MS = 31 * 24 * 3_600_000;
+/** How long an enrollment password can be of use: its guide mail's validity, and a day. */
+export function sealedSecretRetentionMs(guideValidityDays: number): number {
+  return (guideValidityDays + 1) * 86_400_000;
+}
 
 const table = 'sealed_secrets';
 
-export function createSealedSecrets({ db, dataKey, clock = () => new Date(), retentionMs = SEALED_SECRET_RETENTION_MS }: SealedSecretsDeps): SealedSecrets {
+export function createSealedSecrets({ db, dataKey, clock = () => new Date(), retentionMs = sealedSecretRetentionMs(30) }: SealedSecretsDeps): SealedSecrets {
   if (!Buffer.isBuffer(dataKey) || dataKey.length !== 32) throw new Error('dataKey must be a 32-byte Buffer (AES-256)');
 
   return {

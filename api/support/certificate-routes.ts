@@ -85,8 +85,8 @@ export const certificateRoutes: SupportRoute[] = [
     answers: { 201: { description: 'the successor request', schema: reissuedSchema } },
     refusals: { 404: 'no such user (for the profile)', 409: "the current request's state does not allow a reissue (the workflow's reason)", 503: 'the workflow could not be reached' },
     audit: { action: 'reissue', target: userTarget },
-    run: async ({ deps, actor, params, query, body }) => {
-      const r = await reissue(deps, actor, { userId: params.userId, profile: profileChoice(query, body) });
+    run: async ({ deps, actor, params, query, body, resumed }) => {
+      const r = await reissue(deps, actor, { userId: params.userId, profile: profileChoice(query, body) }, { resume: resumed });
       return {
         status: 201,
         // The one time the agent sees the password: to read it out on the phone.

@@ -84,6 +84,42 @@ describe('Idempotency-Key', () => {
     expect((await post('/api/v1/users', registration('idem007'), 'reg-idem007-again')).status).toBe(409);
   });
 
+  it('when a reissue is retried with its key after its first call died unanswered once the reissue took effect, then the retry answers that successor with a fresh password that works, and no second successor starts', async () => {
+    expect((await post('/api/v1/users', registration('idem009'))).status).toBe(201);
+    const first = await post('/api/v1/users/idem009/reissue', {}, 'reissue-9', stack.tokens.support);
+    expect(first.status).toBe(201);
+    await deadClaim('support-tanaka', 'reissue-9');
+
+    const retried = await post('/api/v1/users/idem009/reissue', {}, 'reissue-9', stack.tokens.support);
+    expect(retried.status).toBe(201);
+    expect(retried.replayed).toBeNull();
+    expect({ requestId: retried.body.requestId, workflowId: retried.body.workflowId }).toEqual({ requestId: first.body.requestId, workflowId: first.body.workflowId });
+    expect(retried.body.enrollmentPassword).not.toBe(first.body.enrollmentPassword);
+    // Then the answer is kept: a third call gets it again.
+    expect(await post('/api/v1/users/idem009/reissue', {}, 'reissue-9', stack.tokens.support)).toEqual({ status: 201, replayed: 'true', body: retried.body });
+
+    const requests = await stack.runtime.stores.requests.list({ userId: 'idem009' });
+    expect(requests.filter((r) => r.kind === 'reissue').map((r) => r.requestId)).toEqual([first.body.requestId]);
+    const successor = (await stack.runtime.stores.requests.find(first.body.requestId))!;
+    expect(await verifyEnrollmentPassword(successor.enrollmentPasswordHash, retried.body.enrollmentPassword)).toBe(true);
+    expect(await verifyEnrollmentPassword(successor.enrollmentPasswordHash, first.body.enrollmentPassword)).toBe(false);
+    expect((await stack.env.client.workflow.getHandle(first.body.workflowId).query(statusQuery)).state).toBe('awaitingKeyRetrieval');
+    expect((await stack.runtime.stores.users.findAll('idem009'))[0]!.currentRequestId).toBe(first.body.requestId);
+  });
+
+  it('when a reissue is retried with its key after its first call died before the reissue took effect, then the retry reissues once', async () => {
+    const registered = await post('/api/v1/users', registration('idem010'));
+    expect(registered.status).toBe(201);
+    const hash = requestHash('reissue', { originalUrl: '/api/v1/users/idem010/reissue', body: {} });
+    await stack.runtime.db('idempotency_keys').insert({ agent: 'support-tanaka', key: 'reissue-10', request_hash: hash, state: 'pending', expires_at: 0 });
+
+    const retried = await post('/api/v1/users/idem010/reissue', {}, 'reissue-10', stack.tokens.support);
+    expect(retried.status).toBe(201);
+    const requests = await stack.runtime.stores.requests.list({ userId: 'idem010' });
+    expect(requests.filter((r) => r.kind === 'reissue').map((r) => r.requestId)).toEqual([retried.body.requestId]);
+    expect((await stack.runtime.stores.requests.find(registered.body.requestId))!.successorRequestId).toBe(retried.body.requestId);
+  });
+
   it('when a registration is retried with its key after its first call died between its rows and its workflow, then the retry starts the workflow and the user gets a password that works', async () => {
     const body = registration('idem008');
     // What the dead call left: the user and its reserved request, no workflow, and its claim on the key.
